@@ -1,0 +1,228 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { dataSubject, type Envelope, encodeBatch, type Kind, kindOf, lgrNotice } from "@tailrace/envelope";
+import type { Logger } from "@tailrace/runtime";
+import { FairBuffer, type Lane } from "../buffer/fair.js";
+import { type AppClaims, AppOwnedElsewhereError } from "./claims.js";
+
+export interface PublisherOptions {
+  /** Envelopes held in memory before the oldest are dropped. */
+  bufferSize: number;
+  /** Envelopes per NATS message. */
+  maxBatch: number;
+  /** How long a partial batch may wait (ms). */
+  flushMs: number;
+  /** Publishes awaiting their JetStream ack at once. */
+  maxInFlight: number;
+  /** Names this publisher's message ids, for JetStream de-duplication on retry. */
+  agentId: string;
+  logger: Logger;
+}
+
+export interface PublisherStats {
+  received: number;
+  sent: number;
+  dropped: number;
+  batches: number;
+  retries: number;
+}
+
+interface Pending {
+  subject: string;
+  data: Uint8Array;
+  msgID: string;
+  count: number;
+}
+
+/** Per-app handle that knows its subjects, so the per-envelope path does no validation or string building. */
+export class AppChannel {
+  private readonly lanes = new Map<Kind, Lane>();
+  constructor(
+    private readonly pub: NatsPublisher,
+    readonly tenant: string,
+    readonly sourceId: string,
+  ) {
+    // Validates both names once; throws InvalidNameError for a bad one.
+    dataSubject(tenant, sourceId, "log");
+  }
+
+  write(e: Envelope): void {
+    const kind = kindOf(e);
+    let lane = this.lanes.get(kind);
+    if (!lane) {
+      lane = this.pub.buffer.lane(dataSubject(this.tenant, this.sourceId, kind), this.tenant, this.sourceId);
+      this.lanes.set(kind, lane);
+    }
+    this.pub.accept(lane, e);
+  }
+}
+
+/**
+ * The agent's egress: envelopes → fair bounded buffer → batches → JetStream publish with acks.
+ *
+ * - Writers never block: `write` only queues. A full buffer drops the oldest of the longest lane and says so in-band.
+ * - Each batch carries a JetStream message id, so a batch retried after a lost ack is stored once.
+ * - When a publish fails (no stream yet, NATS down), publishing pauses with capped, jittered backoff and the failed
+ *   batches are sent again in their original order before anything newer.
+ */
+export class NatsPublisher {
+  readonly buffer: FairBuffer;
+  readonly stats: PublisherStats = { received: 0, sent: 0, dropped: 0, batches: 0, retries: 0 };
+  private inFlight = 0;
+  private seq = 0;
+  private retry: Pending[] = [];
+  private backoffMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly noticeLanes = new Map<string, Lane>();
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly claims: AppClaims,
+    private readonly opts: PublisherOptions,
+  ) {
+    this.buffer = new FairBuffer(opts.bufferSize);
+  }
+
+  channel(tenant: string, sourceId: string): AppChannel {
+    return new AppChannel(this, tenant, sourceId);
+  }
+
+  /** @internal Called by {@link AppChannel}. */
+  accept(lane: Lane, e: Envelope): void {
+    this.stats.received++;
+    const before = this.buffer.droppedTotal;
+    this.buffer.push(lane, e);
+    this.stats.dropped += this.buffer.droppedTotal - before;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.backoffMs > 0) return;
+    this.scheduled = true;
+    if (this.buffer.size >= this.opts.maxBatch) setImmediate(() => this.flush());
+    else this.timer = setTimeout(() => this.flush(), this.opts.flushMs);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    this.timer = undefined;
+    while (this.inFlight < this.opts.maxInFlight) {
+      const next = this.retry.shift() ?? this.nextBatch();
+      if (!next) break;
+      this.send(next);
+    }
+    this.checkIdle();
+  }
+
+  private nextBatch(): Pending | undefined {
+    const taken = this.buffer.take(this.opts.maxBatch);
+    if (!taken) return undefined;
+    const { lane, dropped } = taken;
+    let batch = taken.batch;
+    if (dropped > 0) {
+      const text = `Tailrace agent dropped ${dropped} envelopes for this app: buffer full (${this.opts.bufferSize})`;
+      this.opts.logger.warn({ tenant: lane.tenant, source_id: lane.sourceId, dropped }, "agent buffer full, dropped oldest");
+      const notice = lgrNotice(lane.tenant, lane.sourceId, text);
+      if (lane.subject.endsWith(".log")) batch = [...batch, notice];
+      else this.buffer.pushUnbounded(this.noticeLane(lane), notice);
+    }
+    if (batch.length === 0) return this.nextBatch();
+    return { subject: lane.subject, data: encodeBatch(batch), msgID: `${this.opts.agentId}-${++this.seq}`, count: batch.length };
+  }
+
+  private noticeLane(l: Lane): Lane {
+    const subject = dataSubject(l.tenant, l.sourceId, "log");
+    let lane = this.noticeLanes.get(subject);
+    if (!lane) {
+      lane = this.buffer.lane(subject, l.tenant, l.sourceId);
+      this.noticeLanes.set(subject, lane);
+    }
+    return lane;
+  }
+
+  private send(p: Pending): void {
+    this.inFlight++;
+    const parts = p.subject.split(".");
+    this.claims
+      .ensure(parts[2] as string, parts[3] as string)
+      .then(() => this.js.publish(p.subject, p.data, { msgID: p.msgID, timeout: 5000 }))
+      .then(
+        () => {
+          this.inFlight--;
+          this.stats.sent += p.count;
+          this.stats.batches++;
+          this.backoffMs = 0;
+          this.flush();
+        },
+        (err: Error) => {
+          this.inFlight--;
+          if (err instanceof AppOwnedElsewhereError) {
+            // Not retryable: publishing would put this tenant's lines in another tenant's app.
+            this.stats.dropped += p.count;
+            this.opts.logger.error({ err: err.message, dropped: p.count }, "refusing to publish for an app owned by another tenant");
+            this.flush();
+            return;
+          }
+          this.stats.retries++;
+          this.retry.push(p);
+          // Keep the original order: retries go out in msg-id order.
+          this.retry.sort((a, b) => Number(a.msgID.split("-").pop()) - Number(b.msgID.split("-").pop()));
+          this.backoff(err);
+        },
+      );
+  }
+
+  private backoff(err: Error): void {
+    const was = this.backoffMs;
+    this.backoffMs = Math.min(5000, Math.max(100, this.backoffMs * 2));
+    if (was === 0) this.opts.logger.warn({ err: err.message }, "publish to NATS failed; retrying with backoff");
+    const wait = this.backoffMs / 2 + Math.random() * (this.backoffMs / 2);
+    if (this.timer) clearTimeout(this.timer);
+    this.scheduled = true;
+    this.timer = setTimeout(() => {
+      this.scheduled = false;
+      if (this.stopped && this.retry.length === 0) return;
+      // Probe with one batch; a success resets the backoff and reopens the window.
+      const next = this.retry.shift();
+      if (next) this.send(next);
+      else this.flush();
+    }, wait);
+  }
+
+  private checkIdle(): void {
+    if (this.inFlight === 0 && this.retry.length === 0 && this.buffer.size === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /**
+   * Publishes everything buffered and waits for the acks, up to `timeoutMs`. Returns how many envelopes were still
+   * unsent when it gave up (0 when all were stored).
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.timer && this.backoffMs === 0) {
+      clearTimeout(this.timer);
+      this.scheduled = false;
+      this.timer = undefined;
+    }
+    if (this.backoffMs === 0) this.flush();
+    const idle = new Promise<void>((r) => {
+      this.idleWaiters.push(r);
+      this.checkIdle();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([idle, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    return this.buffer.size + this.retry.reduce((n, p) => n + p.count, 0);
+  }
+
+  async stop(timeoutMs = 5000): Promise<number> {
+    const left = await this.drain(timeoutMs);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (left > 0) this.opts.logger.error({ unsent: left }, "stopped with envelopes unsent");
+    return left;
+  }
+}

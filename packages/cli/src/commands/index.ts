@@ -1,0 +1,18 @@
+import { agent, agentUsage } from "./agent.js";
+import { doppler, dopplerUsage } from "./doppler.js";
+import { logs, logsUsage } from "./logs.js";
+import { run, runUsage } from "./run.js";
+import { token, tokenUsage } from "./token.js";
+import { up, upUsage } from "./up.js";
+
+/** Every command, with its usage. The compose-file test checks each service's command against this list. */
+export const COMMANDS: Record<string, { fn: (argv: string[]) => Promise<number>; usage: string }> = {
+  up: { fn: up, usage: upUsage },
+  run: { fn: run, usage: runUsage },
+  logs: { fn: logs, usage: logsUsage },
+  token: { fn: token, usage: tokenUsage },
+  doppler: { fn: doppler, usage: dopplerUsage },
+  agent: { fn: agent, usage: agentUsage },
+};
+
+export const COMMAND_NAMES = Object.keys(COMMANDS);

@@ -1,0 +1,92 @@
+import { parseArgs } from "node:util";
+import { type Envelope, toProtoJson } from "@tailrace/envelope";
+import { openStream, readRecent } from "../client.js";
+import { ApiError, UsageError } from "../errors.js";
+import { cfLines, PartJoiner } from "../format.js";
+import { clientSettings } from "../settings.js";
+
+export const logsUsage = `tailrace logs APP [--recent] [--follow] [--json] [--raw] [--tenant T] [--source-type S] [--instance I]
+  --recent        print the last 1,000 lines and exit
+  --follow        follow live (the default); reconnects by itself with its last cursor
+  --json          one envelope (Loggregator v2 protojson) a line
+  --raw           print terminal control characters as they are (by default they are made visible)
+  --tenant T      the tenant to read, when the token carries several
+  --api URL       the doppler (TAILRACE_API, default http://127.0.0.1:8080)
+  --token JWT     the bearer token (TAILRACE_TOKEN)`;
+
+export async function logs(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      recent: { type: "boolean" },
+      follow: { type: "boolean" },
+      json: { type: "boolean" },
+      raw: { type: "boolean" },
+      tenant: { type: "string" },
+      "source-type": { type: "string" },
+      instance: { type: "string" },
+      api: { type: "string" },
+      token: { type: "string" },
+    },
+  });
+  const app = positionals[0];
+  if (!app || positionals.length > 1) throw new UsageError(`expected one APP\n${logsUsage}`);
+  const s = clientSettings(values);
+  const params = new URLSearchParams();
+  if (values.tenant) params.set("tenant", values.tenant);
+  if (values["source-type"]) params.set("source_type", values["source-type"]);
+  if (values.instance !== undefined) params.set("instance_id", values.instance);
+
+  const joiner = new PartJoiner();
+  const print = (e: Envelope) => {
+    if (values.json) {
+      process.stdout.write(`${toProtoJson(e)}\n`);
+      return;
+    }
+    for (const ready of joiner.push(e)) process.stdout.write(`${cfLines(ready, values.raw).join("\n")}\n`);
+  };
+
+  if (values.recent) {
+    params.set("limit", "1000");
+    params.set("descending", "true");
+    params.append("envelope_types", "LOG");
+    const batch = await readRecent(s, app, params);
+    for (const e of batch.reverse()) print(e);
+    return 0;
+  }
+
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let cursor: string | undefined;
+  let delay = 250;
+  while (!controller.signal.aborted) {
+    const q = new URLSearchParams(params);
+    if (cursor) q.set("cursor", cursor);
+    try {
+      await openStream(
+        s,
+        `/v1/apps/${encodeURIComponent(app)}/stream?${q}`,
+        {
+          onOpen: () => {
+            delay = 250;
+          },
+          onBatch: (batch, c) => {
+            for (const e of batch) print(e);
+            if (c) cursor = c;
+          },
+        },
+        controller.signal,
+      );
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      if (controller.signal.aborted) break;
+      process.stderr.write(`tailrace: ${(err as Error).message}; reconnecting in ${delay} ms\n`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+  return 0;
+}

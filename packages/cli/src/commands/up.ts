@@ -1,0 +1,121 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Agent, loadAgentConfig } from "@tailrace/agent";
+import { mintToken } from "@tailrace/auth";
+import { Doppler, loadDopplerConfig } from "@tailrace/doppler";
+import { checkUnknown, createLogger } from "@tailrace/runtime";
+import { type LocalNats, startLocalNats } from "../nats_server.js";
+import { knownSettings } from "../settings.js";
+import { untilSignal } from "../signals.js";
+
+export const upUsage = `tailrace up [--port P] [--dir .tailrace]
+  Runs the whole stack in the foreground: nats-server (unless NATS_URL is set), the doppler, the agent and a demo app
+  under tenant "demo". Prints the API URL, a dev token and commands to try. Ctrl-C stops everything.`;
+
+/** The dev secret persists under the state dir, so tokens printed by one `up` keep working after a restart. */
+function devSecret(dir: string): string {
+  if (process.env.TAILRACE_JWT_SECRET) return process.env.TAILRACE_JWT_SECRET;
+  const file = join(dir, "jwt-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const s = randomBytes(32).toString("base64url");
+  writeFileSync(file, `${s}\n`, { mode: 0o600 });
+  return s;
+}
+
+export async function up(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: "string", default: "8080" }, dir: { type: "string", default: ".tailrace" } },
+  });
+  checkUnknown(knownSettings);
+  const dir = resolve(values.dir);
+  mkdirSync(dir, { recursive: true });
+  const logger = createLogger({ name: "tailrace-up", level: process.env.TAILRACE_LOG_LEVEL ?? "warn" });
+
+  let nats: LocalNats | undefined;
+  let natsUrl = process.env.NATS_URL;
+  if (!natsUrl) {
+    nats = await startLocalNats(join(dir, "nats"));
+    natsUrl = nats.url;
+  }
+  const secret = devSecret(dir);
+  const env = {
+    ...process.env,
+    NATS_URL: natsUrl,
+    TAILRACE_JWT_SECRET: secret,
+    TAILRACE_DOPPLER_PORT: values.port,
+    TAILRACE_DOPPLER_HOST: "127.0.0.1",
+  };
+  const doppler = new Doppler(loadDopplerConfig(env), logger.child({ component: "doppler" }));
+  const agent = new Agent(loadAgentConfig(env), logger.child({ component: "agent" }));
+  let demo: ReturnType<Agent["supervise"]> | undefined;
+  let stopping = false;
+  const stopAll = async () => {
+    stopping = true;
+    demo?.kill("SIGTERM");
+    await demo?.exited;
+    await agent.stop(5000).catch(() => undefined);
+    await doppler.stop().catch(() => undefined);
+    await nats?.stop();
+  };
+  try {
+    await doppler.start();
+    await agent.start();
+    await agent.startSources();
+    const demoScript = join(dirname(fileURLToPath(import.meta.url)), "..", "demo", "app.js");
+    const startDemo = () => {
+      demo = agent.supervise({
+        command: process.execPath,
+        args: [demoScript],
+        tenant: "demo",
+        app: "demo",
+        processType: "web",
+        instanceId: "0",
+        echo: false,
+      });
+      demo.exited.then(() => {
+        if (!stopping) setTimeout(startDemo, 1000);
+      });
+    };
+    if (process.env.TAILRACE_DEMO !== "off") startDemo();
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  const api = `http://127.0.0.1:${doppler.port}`;
+  const token = await mintToken({
+    secret,
+    tenants: ["demo"],
+    scopes: ["logs.read", "drains.write"],
+    ttlSec: 24 * 3600,
+    subject: "tailrace-up",
+  });
+  process.stdout.write(
+    [
+      "",
+      "Tailrace is up.",
+      `  API        ${api}`,
+      `  NATS       ${natsUrl}${nats ? ` (store ${join(dir, "nats")})` : ""}`,
+      "  Demo app   tenant demo, app demo: a line a second",
+      "",
+      "Try, in another terminal:",
+      `  export TAILRACE_API=${api}`,
+      `  export TAILRACE_TOKEN=${token}`,
+      "  pnpm exec tailrace logs demo --recent",
+      "  pnpm exec tailrace logs demo",
+      `  curl -H "Authorization: Bearer $TAILRACE_TOKEN" '${api}/api/v1/read/demo?limit=5'`,
+      "",
+      `Mint other tokens with: TAILRACE_JWT_SECRET=$(cat ${join(dir, "jwt-secret")}) pnpm exec tailrace token --tenant demo`,
+      "Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+  await untilSignal();
+  process.stdout.write("stopping…\n");
+  await stopAll();
+  return 0;
+}

@@ -1,0 +1,92 @@
+/**
+ * The doppler's whole data path on one screen:
+ *
+ *   JetStream TAILRACE_DATA ──► FeedHub (one ordered consumer per app in use) ──► Tail (bounded queue) ──► websocket
+ *                          └──► readRecent (ephemeral consumer per request) ──► GET /api/v1/read/{source_id}
+ *   KV tailrace_apps ──► AppRegistry (source_id → tenant) ──► access decisions
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { hs256Verifier } from "@tailrace/auth";
+import { connectNats, type Logger, type NatsConnection } from "@tailrace/runtime";
+import type { DopplerConfig } from "./config.js";
+import { Api } from "./http/server.js";
+import { FeedHub } from "./ingress/feed.js";
+import { AppRegistry } from "./store/apps.js";
+import { ensureDataStream } from "./store/stream.js";
+
+export class Doppler {
+  private nc: NatsConnection | undefined;
+  private hub: FeedHub | undefined;
+  private registry: AppRegistry | undefined;
+  private api: Api | undefined;
+  private streamReady = false;
+  /** The port actually bound (useful with port 0). */
+  port = 0;
+
+  constructor(
+    private readonly config: DopplerConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.nc = await connectNats({ url: c.NATS_URL, name: "tailrace-doppler", logger: this.logger });
+    const js = jetstream(this.nc);
+    const jsm = await jetstreamManager(this.nc);
+    await ensureDataStream(jsm, {
+      perSubject: c.TAILRACE_RECENT_PER_APP,
+      maxAgeMs: c.TAILRACE_RETENTION,
+      maxBytes: c.TAILRACE_STREAM_MAX_BYTES,
+      replicas: c.TAILRACE_STREAM_REPLICAS,
+    });
+    this.streamReady = true;
+    this.registry = new AppRegistry(this.nc, this.logger);
+    await this.registry.start();
+    this.hub = new FeedHub(js, this.logger);
+    const nc = this.nc;
+    const registry = this.registry;
+    this.api = new Api({
+      verifier: hs256Verifier({ secret: c.TAILRACE_JWT_SECRET }),
+      registry,
+      js,
+      jsm,
+      hub: this.hub,
+      logger: this.logger,
+      tailQueue: c.TAILRACE_TAIL_QUEUE,
+      tailFlushMs: c.TAILRACE_TAIL_FLUSH,
+      ready: () => ({ nats: !nc.isClosed() && nc.info !== undefined, stream: this.streamReady, apps: registry.ready }),
+      metrics: () => this.metricsText(),
+    });
+    this.port = await this.api.listen(c.TAILRACE_DOPPLER_PORT, c.TAILRACE_DOPPLER_HOST);
+    this.logger.info({ port: this.port, host: c.TAILRACE_DOPPLER_HOST }, "doppler listening");
+  }
+
+  private metricsText(): string {
+    let sent = 0;
+    let dropped = 0;
+    for (const t of this.api?.tails ?? []) {
+      sent += t.stats.sent;
+      dropped += t.stats.dropped;
+    }
+    return [
+      "# HELP tailrace_doppler_tails_open Websocket tails open now.",
+      "# TYPE tailrace_doppler_tails_open gauge",
+      `tailrace_doppler_tails_open ${this.api?.tails.size ?? 0}`,
+      "# HELP tailrace_doppler_tail_envelopes_open_sent Envelopes sent to the tails open now.",
+      "# TYPE tailrace_doppler_tail_envelopes_open_sent gauge",
+      `tailrace_doppler_tail_envelopes_open_sent ${sent}`,
+      "# HELP tailrace_doppler_tail_envelopes_open_dropped Envelopes dropped for the slow tails open now.",
+      "# TYPE tailrace_doppler_tail_envelopes_open_dropped gauge",
+      `tailrace_doppler_tail_envelopes_open_dropped ${dropped}`,
+      "",
+    ].join("\n");
+  }
+
+  /** Closes tails (1001), stops feeds and drains the NATS connection. */
+  async stop(): Promise<void> {
+    await this.api?.close();
+    await this.hub?.stop();
+    this.registry?.stop();
+    await this.nc?.drain().catch(() => this.nc?.close());
+  }
+}

@@ -1,0 +1,31 @@
+import { type ConfigOf, duration, int, loadConfig, port, secret, str, url } from "@tailrace/runtime";
+
+/** Every setting of the doppler, in one place. docs/CONFIGURATION.md is generated from this. */
+export const dopplerSpec = {
+  NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
+  TAILRACE_JWT_SECRET: secret("HS256 secret that signs tokens (at least 16 characters)"),
+  TAILRACE_DOPPLER_HOST: str("address the HTTP/websocket API listens on", "0.0.0.0"),
+  TAILRACE_DOPPLER_PORT: port("port of the HTTP/websocket API", 8080),
+  TAILRACE_RECENT_PER_APP: int(
+    "NATS messages (batches) kept per app and envelope kind; each holds one or more envelopes",
+    1000,
+    10,
+    1_000_000,
+  ),
+  TAILRACE_RETENTION: duration("longest an envelope is kept for recent reads, tails' resume and drains", 24 * 3_600_000),
+  TAILRACE_STREAM_MAX_BYTES: int(
+    "bytes the data stream may hold in all; the oldest go first",
+    1024 ** 3,
+    1024 ** 2,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  TAILRACE_STREAM_REPLICAS: int("JetStream replicas of the data stream (1 or 3 on a cluster)", 1, 1, 5),
+  TAILRACE_TAIL_QUEUE: int("envelopes queued per tail before the oldest are dropped", 10_000, 100, 1_000_000),
+  TAILRACE_TAIL_FLUSH: duration("how long a tail gathers envelopes into one frame", 5),
+};
+
+export type DopplerConfig = ConfigOf<typeof dopplerSpec>;
+
+export function loadDopplerConfig(env: NodeJS.ProcessEnv = process.env): DopplerConfig {
+  return loadConfig(dopplerSpec, env);
+}

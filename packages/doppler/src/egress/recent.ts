@@ -1,0 +1,78 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { appFilter, DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
+import type { Filters } from "../filters.js";
+import { matches } from "../filters.js";
+import { FeedItem } from "../ingress/feed.js";
+
+export interface RecentQuery {
+  tenant: string;
+  sourceId: string;
+  filters: Filters;
+  /** Inclusive, ns. */
+  startTime?: bigint;
+  /** Exclusive, ns. */
+  endTime?: bigint;
+  limit: number;
+  descending: boolean;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+/**
+ * Log Cache's read: envelopes of one app with start_time ≤ timestamp < end_time, by timestamp, the first `limit`
+ * (or, descending, the last `limit`, newest first). Read from the same JetStream stream that feeds tails and drains,
+ * so `--recent` and a live tail can never disagree about what exists.
+ */
+export async function readRecent(js: JetStreamClient, jsm: JetStreamManager, q: RecentQuery): Promise<FeedItem[]> {
+  const kinds = q.filters.kinds;
+  const onlyKind = kinds && kinds.size === 1 ? [...kinds][0] : undefined;
+  const filter = appFilter(q.tenant, q.sourceId, onlyKind);
+  const ci = await jsm.consumers.add(DATA_STREAM, {
+    filter_subject: filter,
+    ack_policy: AckPolicy.None,
+    mem_storage: true,
+    inactive_threshold: 10_000_000_000,
+    ...(q.startTime !== undefined
+      ? // Stored time is at or after the envelope's own time; start a little earlier to allow for clock skew.
+        { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Number(q.startTime / NS_PER_MS) - 60_000).toISOString() }
+      : { deliver_policy: DeliverPolicy.All }),
+  });
+  try {
+    const pending = ci.num_pending;
+    if (pending === 0) return [];
+    const consumer = await js.consumers.get(DATA_STREAM, ci.name);
+    const selected: FeedItem[] = [];
+    const keepLast = q.descending;
+    const msgs = await consumer.fetch({ max_messages: pending, expires: 5000 });
+    let seen = 0;
+    for await (const m of msgs) {
+      seen++;
+      const subject = parseDataSubject(m.subject);
+      if (subject) {
+        let batch: Envelope[] = [];
+        try {
+          batch = decodeBatch(m.data);
+        } catch {
+          // A corrupt batch is skipped here as in every reader; the feed logs it.
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const e = batch[i] as Envelope;
+          if (q.startTime !== undefined && e.timestamp < q.startTime) continue;
+          if (q.endTime !== undefined && e.timestamp >= q.endTime) continue;
+          const item = new FeedItem(m.seq, i, subject.kind, e);
+          if (!matches(q.filters, item)) continue;
+          selected.push(item);
+        }
+        // Bound memory on a busy app: for "newest", keep a window twice the limit; for "oldest", stop early.
+        if (keepLast && selected.length > q.limit * 2) selected.splice(0, selected.length - q.limit);
+        if (!keepLast && selected.length >= q.limit * 2) break;
+      }
+      if (seen >= pending) break;
+    }
+    selected.sort((a, b) => (a.env.timestamp < b.env.timestamp ? -1 : a.env.timestamp > b.env.timestamp ? 1 : 0));
+    if (keepLast) return selected.slice(-q.limit).reverse();
+    return selected.slice(0, q.limit);
+  } finally {
+    await jsm.consumers.delete(DATA_STREAM, ci.name).catch(() => undefined);
+  }
+}

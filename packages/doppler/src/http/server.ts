@@ -1,0 +1,247 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { bearer, type Principal, UnauthorizedError, type Verifier } from "@tailrace/auth";
+import { appFilter } from "@tailrace/envelope";
+import type { Logger } from "@tailrace/runtime";
+import { WebSocketServer } from "ws";
+import { type Access, resolveAccess } from "../access.js";
+import { type Cursor, InvalidCursorError, parseCursor } from "../cursor.js";
+import { readRecent } from "../egress/recent.js";
+import { Tail } from "../egress/tail.js";
+import { BadRequestError, parseFilters } from "../filters.js";
+import { Feed, type FeedHub, type FeedItem } from "../ingress/feed.js";
+import type { AppRegistry } from "../store/apps.js";
+import { json, problem, rejectUpgrade, sendText } from "./respond.js";
+
+export interface ApiDeps {
+  verifier: Verifier;
+  registry: AppRegistry;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  hub: FeedHub;
+  logger: Logger;
+  tailQueue: number;
+  tailFlushMs: number;
+  ready(): Record<string, boolean>;
+  metrics(): string;
+}
+
+const READ = /^\/api\/v1\/read\/([^/]+)$/;
+const STREAM = /^\/v1\/apps\/([^/]+)\/stream$/;
+const MAX_LIMIT = 1000;
+const PING_MS = 30_000;
+const NS_INT = /^\d{1,19}$/;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function intParam(q: URLSearchParams, name: string): bigint | undefined {
+  const v = q.get(name);
+  if (v === null || v === "") return undefined;
+  if (!NS_INT.test(v)) throw new BadRequestError(`${name} must be nanoseconds since the epoch`);
+  return BigInt(v);
+}
+
+/** The doppler's HTTP and websocket API. Every route but health and metrics needs a bearer token. */
+export class Api {
+  readonly server: Server;
+  private readonly wss: WebSocketServer;
+  readonly tails = new Set<Tail>();
+  private readonly pinger: NodeJS.Timeout;
+
+  constructor(private readonly d: ApiDeps) {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err) => this.fail(req, res, err));
+    });
+    this.server.on("upgrade", (req, socket, head) => {
+      this.upgrade(req, socket, head).catch((err) => {
+        const status = err instanceof HttpError ? err.status : err instanceof UnauthorizedError ? 401 : 500;
+        this.audit(req, status, (err as Error).message);
+        if (status === 500) d.logger.error({ err }, "websocket upgrade failed");
+        rejectUpgrade(socket, status, status === 500 ? "internal error" : (err as Error).message);
+      });
+    });
+    // perMessageDeflate off: compressing every frame costs more CPU than log lines save on the wire.
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+    const alive = new WeakMap<object, boolean>();
+    this.wss.on("connection", (ws) => {
+      alive.set(ws, true);
+      ws.on("pong", () => alive.set(ws, true));
+    });
+    this.pinger = setInterval(() => {
+      for (const ws of this.wss.clients) {
+        if (alive.get(ws) === false) {
+          ws.terminate();
+          continue;
+        }
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }, PING_MS);
+    this.pinger.unref();
+  }
+
+  private audit(req: IncomingMessage, status: number, reason: string): void {
+    if (status === 401 || status === 403 || status === 404) {
+      // Never the token: only what was asked and why it was refused.
+      this.d.logger.info(
+        { audit: true, status, method: req.method, path: (req.url ?? "").split("?")[0], remote: req.socket.remoteAddress, reason },
+        "access refused",
+      );
+    }
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    let status = 500;
+    if (err instanceof HttpError) status = err.status;
+    else if (err instanceof UnauthorizedError) status = 401;
+    else if (err instanceof BadRequestError || err instanceof InvalidCursorError) status = 400;
+    const message = status === 500 ? "internal error" : (err as Error).message;
+    if (status === 500) this.d.logger.error({ err }, "request failed");
+    this.audit(req, status, message);
+    if (!res.headersSent) problem(res, status, message);
+    else res.destroy();
+  }
+
+  private async authorize(
+    req: IncomingMessage,
+    sourceId: string,
+    q: URLSearchParams,
+  ): Promise<{ principal: Principal; access: Access & { ok: true } }> {
+    const principal = await this.d.verifier.verify(bearer(req.headers.authorization));
+    const access = resolveAccess(principal, decodeURIComponent(sourceId), this.d.registry, q.get("tenant"));
+    if (!access.ok) throw new HttpError(access.status, access.reason);
+    return { principal, access };
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://doppler");
+    const path = url.pathname;
+    if (req.method !== "GET") throw new HttpError(404, "no such route");
+    if (path === "/healthz") return sendText(res, 200, "ok\n");
+    if (path === "/readyz") {
+      const checks = this.d.ready();
+      const ok = Object.values(checks).every(Boolean);
+      return json(res, ok ? 200 : 503, { ready: ok, checks });
+    }
+    if (path === "/metrics") return sendText(res, 200, this.d.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    const read = READ.exec(path);
+    if (read) return this.read(req, res, read[1] as string, url.searchParams);
+    throw new HttpError(404, "no such route");
+  }
+
+  private async read(req: IncomingMessage, res: ServerResponse, rawId: string, q: URLSearchParams): Promise<void> {
+    const { access } = await this.authorize(req, rawId, q);
+    const limitRaw = q.get("limit");
+    let limit = 100;
+    if (limitRaw !== null && limitRaw !== "") {
+      if (!/^\d+$/.test(limitRaw) || Number(limitRaw) < 1) throw new BadRequestError("limit must be a positive integer");
+      limit = Math.min(Number(limitRaw), MAX_LIMIT);
+    }
+    const descending = q.get("descending");
+    if (descending !== null && !["true", "false", ""].includes(descending)) throw new BadRequestError("descending must be true or false");
+    const startTime = intParam(q, "start_time");
+    const endTime = intParam(q, "end_time");
+    const items = await readRecent(this.d.js, this.d.jsm, {
+      tenant: access.tenant,
+      sourceId: decodeURIComponent(rawId),
+      filters: parseFilters(q),
+      limit,
+      descending: descending === "true",
+      ...(startTime !== undefined ? { startTime } : {}),
+      ...(endTime !== undefined ? { endTime } : {}),
+    });
+    let body = '{"envelopes":{"batch":[';
+    for (let i = 0; i < items.length; i++) body += (i ? "," : "") + (items[i] as FeedItem).json;
+    json(res, 200, `${body}]}}`);
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://doppler");
+    const m = STREAM.exec(url.pathname);
+    if (!m) throw new HttpError(404, "no such route");
+    const rawId = m[1] as string;
+    const { access } = await this.authorize(req, rawId, url.searchParams);
+    const sourceId = decodeURIComponent(rawId);
+    const filters = parseFilters(url.searchParams);
+    const cursorRaw = url.searchParams.get("cursor");
+    let cursor: Cursor | undefined;
+    try {
+      cursor = cursorRaw ? parseCursor(cursorRaw) : undefined;
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    const filter = appFilter(access.tenant, sourceId);
+
+    // Subscribe before completing the upgrade: once the client sees the socket open, nothing stored after that
+    // moment can be missed.
+    let tail: Tail | undefined;
+    const listener = (items: FeedItem[]) => tail?.push(items);
+    let feed: Feed;
+    let release: () => void;
+    if (cursor) {
+      // Resume: a private feed replays from the cursor's batch, skipping what the client already has.
+      const from = cursor;
+      feed = new Feed(this.d.js, filter, this.d.logger);
+      feed.add((items) => listener(items.filter((it) => it.seq > from.seq || it.idx > from.idx)));
+      await feed.start({ startSeq: from.seq });
+      release = () => void feed.stop();
+    } else {
+      feed = await this.d.hub.acquire(filter, listener);
+      release = () => this.d.hub.release(feed, listener);
+    }
+    if (socket.destroyed) {
+      release();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      tail = new Tail(ws, filters, {
+        maxQueue: this.d.tailQueue,
+        flushMs: this.d.tailFlushMs,
+        maxBuffered: 4 * 1024 * 1024,
+        tenant: access.tenant,
+        sourceId,
+      });
+      this.tails.add(tail);
+      this.wss.emit("connection", ws, req);
+      ws.on("message", () => {
+        // Tails are read-only; anything a client sends is ignored (maxPayload bounds its size).
+      });
+      ws.on("close", () => {
+        if (tail) {
+          tail.close();
+          this.tails.delete(tail);
+        }
+        release();
+      });
+      ws.on("error", () => ws.terminate());
+    });
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        const a = this.server.address();
+        resolve(typeof a === "object" && a ? a.port : port);
+      });
+    });
+  }
+
+  /** Closes every tail with 1001 (going away) and stops listening. */
+  async close(): Promise<void> {
+    clearInterval(this.pinger);
+    for (const ws of this.wss.clients) ws.close(1001, "doppler shutting down");
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+}

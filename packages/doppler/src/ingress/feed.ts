@@ -1,0 +1,127 @@
+import { DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { DATA_STREAM, decodeBatch, type Envelope, type Kind, parseDataSubject, toProtoJson } from "@tailrace/envelope";
+import type { Logger } from "@tailrace/runtime";
+
+/** One envelope as a feed hands it to tails, with its protojson rendered at most once for all of them. */
+export class FeedItem {
+  private text: string | undefined;
+  constructor(
+    readonly seq: number,
+    readonly idx: number,
+    readonly kind: Kind,
+    readonly env: Envelope,
+  ) {}
+  get json(): string {
+    this.text ??= toProtoJson(this.env);
+    return this.text;
+  }
+}
+
+export type FeedListener = (items: FeedItem[]) => void;
+
+export interface FeedStart {
+  /** Start at this stream sequence; by default only messages stored after the feed starts. */
+  startSeq?: number;
+}
+
+/**
+ * An ordered JetStream push consumer on one subject filter, fanned out to any number of listeners in this process.
+ * The consumer delivers in stream order and re-creates itself after a gap or a NATS reconnect, so listeners see every
+ * message once, in order, each with its stream sequence (the basis of resume cursors).
+ */
+export class Feed {
+  private readonly listeners = new Set<FeedListener>();
+  private stopFn: (() => Promise<void>) | undefined;
+  lastSeq = 0;
+  /** Messages that did not decode; never forwarded. */
+  corrupt = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    readonly filter: string,
+    private readonly logger: Logger,
+  ) {}
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  add(l: FeedListener): void {
+    this.listeners.add(l);
+  }
+
+  remove(l: FeedListener): void {
+    this.listeners.delete(l);
+  }
+
+  async start(from: FeedStart = {}): Promise<void> {
+    const consumer = await this.js.consumers.getPushConsumer(DATA_STREAM, {
+      filter_subjects: this.filter,
+      ...(from.startSeq
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.startSeq }
+        : { deliver_policy: DeliverPolicy.New }),
+    });
+    const messages = await consumer.consume({ callback: (m) => this.onMessage(m) });
+    this.stopFn = async () => {
+      await messages.close().catch(() => undefined);
+    };
+  }
+
+  private onMessage(m: JsMsg): void {
+    const subject = parseDataSubject(m.subject);
+    if (!subject) return;
+    let batch: Envelope[];
+    try {
+      batch = decodeBatch(m.data);
+    } catch (err) {
+      this.corrupt++;
+      this.logger.warn({ subject: m.subject, seq: m.seq, err: (err as Error).message }, "skipping a batch that does not decode");
+      return;
+    }
+    this.lastSeq = m.seq;
+    const items = batch.map((e, i) => new FeedItem(m.seq, i, subject.kind, e));
+    for (const l of this.listeners) l(items);
+  }
+
+  async stop(): Promise<void> {
+    this.listeners.clear();
+    await this.stopFn?.();
+  }
+}
+
+/** Shares one live {@link Feed} per filter among the tails of this doppler, and stops it when the last one leaves. */
+export class FeedHub {
+  private readonly feeds = new Map<string, { feed: Feed; ready: Promise<void> }>();
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly logger: Logger,
+  ) {}
+
+  async acquire(filter: string, l: FeedListener): Promise<Feed> {
+    let entry = this.feeds.get(filter);
+    if (!entry) {
+      const feed = new Feed(this.js, filter, this.logger);
+      entry = { feed, ready: feed.start() };
+      this.feeds.set(filter, entry);
+      entry.ready.catch(() => this.feeds.delete(filter));
+    }
+    await entry.ready;
+    entry.feed.add(l);
+    return entry.feed;
+  }
+
+  release(feed: Feed, l: FeedListener): void {
+    feed.remove(l);
+    if (feed.size === 0 && this.feeds.get(feed.filter)?.feed === feed) {
+      this.feeds.delete(feed.filter);
+      void feed.stop();
+    }
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.feeds.values()];
+    this.feeds.clear();
+    await Promise.all(all.map((e) => e.feed.stop()));
+  }
+}

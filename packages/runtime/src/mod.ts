@@ -1,0 +1,8 @@
+export type { ConfigOf, Setting, Spec } from "./config.js";
+export { bool, ConfigError, checkUnknown, describe, duration, int, loadConfig, parseDuration, port, secret, str, url } from "./config.js";
+export type { Readiness } from "./health.js";
+export { readyzBody } from "./health.js";
+export type { Logger, LoggerOptions } from "./logger.js";
+export { createLogger, redactUrl } from "./logger.js";
+export type { NatsConnection, NatsOptions } from "./nats.js";
+export { connectNats } from "./nats.js";
