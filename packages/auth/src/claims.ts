@@ -15,9 +15,10 @@ export interface Principal {
 // Kept here rather than imported from @tailrace/envelope: auth is a leaf too, and the alphabet is the same one.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-function list(v: unknown, claim: string): string[] {
+/** `split`: OAuth's space-separated `scope`. Tenant claims are never split, so "a b" stays one (invalid) name. */
+function list(v: unknown, claim: string, split = false): string[] {
   if (v === undefined) return [];
-  if (typeof v === "string") return v.split(/\s+/).filter(Boolean);
+  if (typeof v === "string") return split ? v.split(/\s+/).filter(Boolean) : [v];
   if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
   throw new UnauthorizedError(`claim ${claim} must be a string or a list of strings`);
 }
@@ -29,7 +30,7 @@ export function principalOf(payload: JWTPayload): Principal {
     if (!NAME.test(t)) throw new UnauthorizedError(`claim tenant holds an invalid tenant name`);
   }
   const scopes = new Set<Scope>();
-  for (const s of list(payload.scope, "scope")) {
+  for (const s of list(payload.scope, "scope", true)) {
     if ((SCOPES as readonly string[]).includes(s)) scopes.add(s as Scope);
   }
   if (tenants.length === 0 && !scopes.has("logs.admin")) {

@@ -1,0 +1,35 @@
+import { logEnvelope } from "@tailrace/envelope";
+import { describe, expect, it } from "vitest";
+import { FairBuffer } from "./fair.js";
+
+const env = (app: string, n: number) => logEnvelope({ sourceId: app, tags: { tenant: "t" }, payload: `${app} ${n}` });
+
+describe("fair buffer", () => {
+  it("fair buffer - a flood drops its own oldest, never a quiet app's lines", () => {
+    const b = new FairBuffer(100);
+    const noisy = b.lane("tr.data.t.noisy.log", "t", "noisy");
+    const quiet = b.lane("tr.data.t.quiet.log", "t", "quiet");
+    for (let i = 0; i < 5; i++) b.push(quiet, env("quiet", i));
+    for (let i = 0; i < 10_000; i++) b.push(noisy, env("noisy", i));
+    expect(b.size).toBe(100);
+    const taken = new Map<string, { n: number; dropped: number; first: string }>();
+    for (let t = b.take(1000); t; t = b.take(1000)) {
+      taken.set(t.lane.sourceId, { n: t.batch.length, dropped: t.dropped, first: Buffer.from(t.batch[0]?.log?.payload ?? []).toString() });
+    }
+    expect(taken.get("quiet")).toEqual({ n: 5, dropped: 0, first: "quiet 0" });
+    expect(taken.get("noisy")?.dropped).toBe(10_000 - 95);
+    // Oldest first: what is left of the flood is its newest lines.
+    expect(taken.get("noisy")?.first).toBe(`noisy ${10_000 - 95}`);
+    expect(b.droppedTotal).toBe(10_000 - 95);
+  });
+
+  it("fair buffer - lanes are served round-robin", () => {
+    const b = new FairBuffer(1000);
+    const a = b.lane("a", "t", "a");
+    const c = b.lane("c", "t", "c");
+    for (let i = 0; i < 10; i++) b.push(a, env("a", i));
+    for (let i = 0; i < 10; i++) b.push(c, env("c", i));
+    const order = [b.take(4), b.take(4), b.take(4), b.take(4)].map((t) => t?.lane.sourceId);
+    expect(order).toEqual(["a", "c", "a", "c"]);
+  });
+});
