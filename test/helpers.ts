@@ -104,18 +104,19 @@ export function text(e: Envelope): string {
   return Buffer.from(e.log?.payload ?? []).toString("utf8");
 }
 
-/** Re-joins the parts of lines the agent split at 64 KiB. */
+/** Re-joins the parts of lines the agent split at 64 KiB, per instance and stream, as the CLI does. */
 export function rejoin(envs: Envelope[]): Array<{ type: string; text: string }> {
   const out: Array<{ type: string; text: string }> = [];
-  let held = "";
+  const held = new Map<string, string>();
   for (const e of envs) {
     if (!e.log) continue;
+    const key = `${e.instanceId}/${e.log.type}`;
     if (e.tags.partial === "true") {
-      held += text(e);
+      held.set(key, (held.get(key) ?? "") + text(e));
       continue;
     }
-    out.push({ type: e.log.type, text: held + text(e) });
-    held = "";
+    out.push({ type: e.log.type, text: (held.get(key) ?? "") + text(e) });
+    held.delete(key);
   }
   return out;
 }

@@ -53,7 +53,8 @@ export function redactUrl(raw: string): string {
   try {
     u = new URL(raw);
   } catch {
-    return raw.replace(/\/\/[^@/]*@/, "//");
+    // Unparseable: drop everything between // and the last @, over-redacting rather than leaking.
+    return raw.replace(/\/\/\S*@/, "//");
   }
   u.username = "";
   u.password = "";

@@ -50,7 +50,7 @@ export class AppClaims {
       // Exists already (or a race): read it back and compare.
     }
     const entry = await kv.get(sourceId);
-    if (!entry || entry.operation !== "PUT") {
+    if (entry?.operation !== "PUT") {
       await kv.put(sourceId, value);
       return;
     }

@@ -53,7 +53,14 @@ export class Tail {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.flushMs);
+    // A full frame goes out at once while the socket keeps up, so a burst from one NATS read never overflows the
+    // queue of a reader that is keeping up; a partial frame waits a few ms to gather more.
+    if (this.queue.length - this.head >= MAX_FRAME_ENVELOPES && this.ws.bufferedAmount <= this.o.maxBuffered) {
+      if (this.timer) clearTimeout(this.timer);
+      this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.o.flushMs);
+    }
   }
 
   private flush(): void {
@@ -88,7 +95,7 @@ export class Tail {
     const cursor = last ? `,"cursor":"${formatCursor(last)}"` : "";
     this.ws.send(`{"batch":[${body}]${cursor}}`);
     this.stats.sent += count;
-    if (this.queue.length > this.head) this.timer = setTimeout(() => this.flush(), 0);
+    if (this.queue.length > this.head && !this.timer) this.timer = setTimeout(() => this.flush(), 0);
   }
 
   close(): void {

@@ -1,0 +1,34 @@
+// A websocket tail in its own process, as a user's would be. Prints one JSON line when it has `expect` envelopes
+// (or on SIGTERM): how many it received, when the first and last arrived, and latency samples if asked.
+import WebSocket from "ws";
+
+const [url, token, expectArg, mode] = process.argv.slice(2);
+const expect = Number(expectArg);
+let got = 0;
+let first = 0;
+let last = 0;
+const lat = [];
+const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+function report() {
+  // Exit only once the (possibly large) report is written: stdout to a pipe is asynchronous.
+  process.stdout.write(`${JSON.stringify({ got, first, last, lat: mode === "latency" ? lat : undefined })}\n`, () => process.exit(0));
+}
+ws.on("open", () => process.stdout.write('{"open":true}\n'));
+ws.on("message", (data) => {
+  const batch = JSON.parse(data.toString()).batch;
+  const now = performance.timeOrigin + performance.now();
+  if (!first) first = now;
+  last = now;
+  if (mode === "latency") {
+    const n = nowNs();
+    for (const e of batch) if (e.tags.source_type !== "LGR") lat.push(Number(n - BigInt(e.timestamp)) / 1e6);
+  }
+  got += batch.length;
+  if (got >= expect) report();
+});
+ws.on("error", (e) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+});
+process.on("SIGTERM", report);
