@@ -22,7 +22,7 @@ function rate(fn, seconds = 1) {
   return (n * batch.length) / seconds;
 }
 
-export function run() {
+export async function run() {
   const bin = encodeBatch(batch);
   const json = Buffer.from(toProtoJsonBatch(batch));
   const rows = [
@@ -42,4 +42,4 @@ export function run() {
   }));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.table(run());
+if (import.meta.url === `file://${process.argv[1]}`) console.table(await run());

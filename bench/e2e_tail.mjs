@@ -103,7 +103,15 @@ async function latency(url, api, token, rate, seconds) {
   await pub.stop();
   await nc.close();
   lat.sort((a, b) => a - b);
-  return { rate, sent, received: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1], perTick };
+  const ms = (v) => Math.round(v * 100) / 100;
+  return {
+    rate,
+    sent,
+    received: lat.length,
+    p50Ms: ms(percentile(lat, 50)),
+    p99Ms: ms(percentile(lat, 99)),
+    maxMs: ms(lat[lat.length - 1]),
+  };
 }
 
 export async function run({ total = 500_000, rate = 50_000, seconds = 10 } = {}) {
@@ -112,11 +120,13 @@ export async function run({ total = 500_000, rate = 50_000, seconds = 10 } = {})
   try {
     const token = await testToken({ tenant: "bench" });
     const raw = await rawNatsRate(nats.url);
-    console.error("raw", raw);
     const tput = await throughput(nats.url, doppler.api, token, total);
-    console.error("tput", tput);
     const lat = await latency(nats.url, doppler.api, token, rate, seconds);
-    return { raw, tput, lat };
+    return {
+      rawNatsMsgsPerSec: raw.msgsPerSec,
+      throughput: { ...tput, ratioToRawNats: Math.round((tput.linesPerSec / raw.msgsPerSec) * 100) / 100 },
+      latencyAt50k: lat,
+    };
   } finally {
     await doppler.stop();
     await nats.stop();

@@ -1,5 +1,6 @@
 // Shared helpers for the benchmark scenarios: a real nats-server, a doppler child process, and the raw NATS floor.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { startNatsServer, TEST_JWT_SECRET, testToken } from "@tailrace/testkit";
@@ -41,10 +42,9 @@ function stopChild(child) {
   });
 }
 
-/** Peak RSS (kB) of a process, from /proc. */
-export function rssKb(pid) {
-  const { readFileSync } = require("node:fs");
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+/** Resident set size (kB) of a process now, or its peak with `peak`, from /proc. */
+export function rssKb(pid, peak = false) {
+  const m = (peak ? /VmHWM:\s+(\d+)/ : /VmRSS:\s+(\d+)/).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : 0;
 }
 

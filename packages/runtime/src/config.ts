@@ -18,6 +18,8 @@ export interface Setting<T> {
   default?: T;
   /** Printed instead of the value in docs and errors. */
   secret?: boolean;
+  /** How the default reads in docs, when its raw value would not (e.g. durations, held as ms). */
+  display?: string;
 }
 
 export type Spec = Record<string, Setting<unknown>>;
@@ -91,10 +93,19 @@ export function parseDuration(raw: string): number {
   return Math.round(Number(m[1]) * (UNITS[m[2] as string] as number));
 }
 
+/** Renders ms as the largest whole unit: 86400000 → `1d`, 5 → `5ms`. */
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"] as const) {
+    const size = UNITS[unit] as number;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 export const duration = (doc: string, dflt?: number): Setting<number> => ({
   doc,
   parse: parseDuration,
-  ...(dflt !== undefined ? { default: dflt } : {}),
+  ...(dflt !== undefined ? { default: dflt, display: formatDuration(dflt) } : {}),
 });
 
 export const url = (doc: string, protocols: string[], dflt?: string): Setting<string> => ({
@@ -117,7 +128,8 @@ export const url = (doc: string, protocols: string[], dflt?: string): Setting<st
 /** Renders a spec as a Markdown table, for docs/CONFIGURATION.md. */
 export function describe(spec: Spec): string {
   const rows = Object.entries(spec).map(([name, s]) => {
-    const d = "default" in s ? (s.secret ? "(secret)" : `\`${String(s.default)}\``) : "required";
+    const shown = s.display ?? String(s.default);
+    const d = "default" in s ? (s.secret ? "(secret)" : shown === "" ? "(empty)" : `\`${shown}\``) : "required";
     return `| \`${name}\` | ${d} | ${s.doc} |`;
   });
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");

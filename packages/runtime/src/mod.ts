@@ -1,5 +1,19 @@
 export type { ConfigOf, Setting, Spec } from "./config.js";
-export { bool, ConfigError, checkUnknown, describe, duration, int, loadConfig, parseDuration, port, secret, str, url } from "./config.js";
+export {
+  bool,
+  ConfigError,
+  checkUnknown,
+  describe,
+  duration,
+  formatDuration,
+  int,
+  loadConfig,
+  parseDuration,
+  port,
+  secret,
+  str,
+  url,
+} from "./config.js";
 export type { Readiness } from "./health.js";
 export { readyzBody } from "./health.js";
 export type { Logger, LoggerOptions } from "./logger.js";
