@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Doppler, type Doppler as DopplerT, loadDopplerConfig } from "@tailrace/doppler";
 import type { Envelope } from "@tailrace/envelope";
-import { fromProtoJson } from "@tailrace/envelope";
+import { fromProtoJson, nowNs } from "@tailrace/envelope";
 import { createLogger } from "@tailrace/runtime";
 import { type NatsServer, startNatsServer, TEST_JWT_SECRET } from "@tailrace/testkit";
 import WebSocket from "ws";
@@ -119,4 +119,64 @@ export function rejoin(envs: Envelope[]): Array<{ type: string; text: string }> 
     held.delete(key);
   }
   return out;
+}
+
+export interface TestPublisher {
+  /** Publishes log lines `prefix + i` for i in [from, to), paced at `perSec` (0 = as fast as possible). */
+  lines(tenant: string, app: string, from: number, to: number, perSec?: number, instanceId?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The agent's real publisher, in this process, for tests that need precise control of what is published. */
+export async function testPublisher(natsUrl: string): Promise<TestPublisher> {
+  const { connect } = await import("@nats-io/transport-node");
+  const { jetstream } = await import("@nats-io/jetstream");
+  const { NatsPublisher } = await import("@tailrace/agent");
+  const { AppClaims } = await import("@tailrace/agent/internal");
+  const nc = await connect({ servers: natsUrl });
+  const pub = new NatsPublisher(jetstream(nc), new AppClaims(nc), {
+    bufferSize: 200_000,
+    maxBatch: 256,
+    flushMs: 2,
+    maxInFlight: 16,
+    agentId: `test-${Math.random().toString(36).slice(2)}`,
+    logger: createLogger({ name: "test-publisher", level: "silent" }),
+  });
+  return {
+    async lines(tenant, app, from, to, perSec = 0, instanceId = "0") {
+      const ch = pub.channel(tenant, app);
+      const tags = { tenant, app_name: app, source_type: "APP/PROC/WEB", process_type: "web" };
+      const start = Date.now();
+      for (let i = from; i < to; i++) {
+        ch.write({ timestamp: nowNs(), sourceId: app, instanceId, tags, log: { payload: Buffer.from(String(i)), type: "OUT" } });
+        if (perSec > 0 && (i - from) % 50 === 49) {
+          const due = start + ((i - from + 1) / perSec) * 1000;
+          const wait = due - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+      await pub.drain(10_000);
+    },
+    async stop() {
+      await pub.stop();
+      await nc.close();
+    },
+  };
+}
+
+/** Starts one more doppler on an existing NATS, sharing the test secret. */
+export async function extraDoppler(natsUrl: string, extra: Record<string, string> = {}): Promise<{ doppler: DopplerT; api: string }> {
+  const env = {
+    NATS_URL: natsUrl,
+    TAILRACE_JWT_SECRET: TEST_JWT_SECRET,
+    TAILRACE_DOPPLER_PORT: "0",
+    TAILRACE_DOPPLER_HOST: "127.0.0.1",
+    ...extra,
+  };
+  const doppler = new Doppler(
+    loadDopplerConfig(env),
+    createLogger({ name: "test-doppler", level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+  );
+  await doppler.start();
+  return { doppler, api: `http://127.0.0.1:${doppler.port}` };
 }

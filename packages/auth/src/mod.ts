@@ -1,6 +1,8 @@
 export type { Principal } from "./claims.js";
 export { principalOf } from "./claims.js";
 export { ForbiddenError, UnauthorizedError } from "./errors.js";
+export type { AnyVerifierOptions, OidcOptions } from "./jwks.js";
+export { jwksVerifier, verifierFor } from "./jwks.js";
 export type { MintOptions } from "./mint.js";
 export { mintToken } from "./mint.js";
 export type { Scope } from "./scopes.js";

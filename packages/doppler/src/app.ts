@@ -6,7 +6,7 @@
  *   KV tailrace_apps ──► AppRegistry (source_id → tenant) ──► access decisions
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { hs256Verifier } from "@tailrace/auth";
+import { verifierFor } from "@tailrace/auth";
 import { connectNats, type Logger, type NatsConnection } from "@tailrace/runtime";
 import type { DopplerConfig } from "./config.js";
 import { Api } from "./http/server.js";
@@ -46,7 +46,13 @@ export class Doppler {
     const nc = this.nc;
     const registry = this.registry;
     this.api = new Api({
-      verifier: hs256Verifier({ secret: c.TAILRACE_JWT_SECRET }),
+      nc,
+      verifier: verifierFor({
+        secret: c.TAILRACE_JWT_SECRET,
+        jwksUrl: c.TAILRACE_JWKS_URL,
+        issuer: c.TAILRACE_JWT_ISSUER,
+        audience: c.TAILRACE_JWT_AUDIENCE,
+      }),
       registry,
       js,
       jsm,
@@ -54,6 +60,8 @@ export class Doppler {
       logger: this.logger,
       tailQueue: c.TAILRACE_TAIL_QUEUE,
       tailFlushMs: c.TAILRACE_TAIL_FLUSH,
+      tailMaxBuffered: c.TAILRACE_TAIL_MAX_BUFFERED,
+      tailHopelessMs: c.TAILRACE_TAIL_HOPELESS,
       ready: () => ({ nats: !nc.isClosed() && nc.info !== undefined, stream: this.streamReady, apps: registry.ready }),
       metrics: () => this.metricsText(),
     });
@@ -62,22 +70,22 @@ export class Doppler {
   }
 
   private metricsText(): string {
-    let sent = 0;
-    let dropped = 0;
+    let sent = this.api?.closedTotals.sent ?? 0;
+    let dropped = this.api?.closedTotals.dropped ?? 0;
     for (const t of this.api?.tails ?? []) {
       sent += t.stats.sent;
       dropped += t.stats.dropped;
     }
     return [
-      "# HELP tailrace_doppler_tails_open Websocket tails open now.",
+      "# HELP tailrace_doppler_tails_open Websocket tails and firehose consumers open now.",
       "# TYPE tailrace_doppler_tails_open gauge",
       `tailrace_doppler_tails_open ${this.api?.tails.size ?? 0}`,
-      "# HELP tailrace_doppler_tail_envelopes_open_sent Envelopes sent to the tails open now.",
-      "# TYPE tailrace_doppler_tail_envelopes_open_sent gauge",
-      `tailrace_doppler_tail_envelopes_open_sent ${sent}`,
-      "# HELP tailrace_doppler_tail_envelopes_open_dropped Envelopes dropped for the slow tails open now.",
-      "# TYPE tailrace_doppler_tail_envelopes_open_dropped gauge",
-      `tailrace_doppler_tail_envelopes_open_dropped ${dropped}`,
+      "# HELP tailrace_doppler_envelopes_sent_total Envelopes written to websocket consumers.",
+      "# TYPE tailrace_doppler_envelopes_sent_total counter",
+      `tailrace_doppler_envelopes_sent_total{direction="egress"} ${sent}`,
+      "# HELP tailrace_doppler_envelopes_dropped_total Envelopes dropped before reaching a consumer.",
+      "# TYPE tailrace_doppler_envelopes_dropped_total counter",
+      `tailrace_doppler_envelopes_dropped_total{direction="egress",reason="slow_consumer"} ${dropped}`,
       "",
     ].join("\n");
   }

@@ -1,9 +1,12 @@
-import { type ConfigOf, duration, int, loadConfig, port, secret, str, url } from "@tailrace/runtime";
+import { ConfigError, type ConfigOf, duration, int, loadConfig, port, secret, str, url } from "@tailrace/runtime";
 
 /** Every setting of the doppler, in one place. docs/CONFIGURATION.md is generated from this. */
 export const dopplerSpec = {
   NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
-  TAILRACE_JWT_SECRET: secret("HS256 secret that signs tokens (at least 16 characters)"),
+  TAILRACE_JWT_SECRET: secret("HS256 secret that signs tokens (at least 16 characters); this or TAILRACE_JWKS_URL is required", ""),
+  TAILRACE_JWKS_URL: url("OIDC provider's JWKS URL, for RS256/ES256 tokens", ["https:", "http:"], ""),
+  TAILRACE_JWT_ISSUER: str("required `iss` of tokens, when set", ""),
+  TAILRACE_JWT_AUDIENCE: str("required `aud` of tokens, when set", ""),
   TAILRACE_DOPPLER_HOST: str("address the HTTP/websocket API listens on", "0.0.0.0"),
   TAILRACE_DOPPLER_PORT: port("port of the HTTP/websocket API", 8080),
   TAILRACE_RECENT_PER_APP: int(
@@ -22,10 +25,24 @@ export const dopplerSpec = {
   TAILRACE_STREAM_REPLICAS: int("JetStream replicas of the data stream (1 or 3 on a cluster)", 1, 1, 5),
   TAILRACE_TAIL_QUEUE: int("envelopes queued per tail before the oldest are dropped", 10_000, 100, 1_000_000),
   TAILRACE_TAIL_FLUSH: duration("how long a tail gathers envelopes into one frame", 5),
+  TAILRACE_TAIL_MAX_BUFFERED: int(
+    "bytes a tail's socket may hold unsent before its queue absorbs and then drops",
+    4 * 1024 ** 2,
+    64 * 1024,
+    1024 ** 3,
+  ),
+  TAILRACE_TAIL_HOPELESS: duration("how long a tail may stay behind before it is disconnected (close code 4008)", 30_000),
 };
 
 export type DopplerConfig = ConfigOf<typeof dopplerSpec>;
 
 export function loadDopplerConfig(env: NodeJS.ProcessEnv = process.env): DopplerConfig {
-  return loadConfig(dopplerSpec, env);
+  const c = loadConfig(dopplerSpec, env);
+  if (!c.TAILRACE_JWT_SECRET && !c.TAILRACE_JWKS_URL) {
+    throw new ConfigError(["TAILRACE_JWT_SECRET or TAILRACE_JWKS_URL is required: tokens must be verifiable"]);
+  }
+  if (c.TAILRACE_JWT_SECRET && c.TAILRACE_JWT_SECRET.length < 16) {
+    throw new ConfigError(["TAILRACE_JWT_SECRET=(secret): must be at least 16 characters"]);
+  }
+  return c;
 }

@@ -1,5 +1,6 @@
 import { agent, agentUsage } from "./agent.js";
 import { doppler, dopplerUsage } from "./doppler.js";
+import { firehose, firehoseUsage } from "./firehose.js";
 import { logs, logsUsage } from "./logs.js";
 import { run, runUsage } from "./run.js";
 import { token, tokenUsage } from "./token.js";
@@ -11,6 +12,7 @@ export const COMMANDS: Record<string, { fn: (argv: string[]) => Promise<number>;
   run: { fn: run, usage: runUsage },
   logs: { fn: logs, usage: logsUsage },
   token: { fn: token, usage: tokenUsage },
+  firehose: { fn: firehose, usage: firehoseUsage },
   doppler: { fn: doppler, usage: dopplerUsage },
   agent: { fn: agent, usage: agentUsage },
 };

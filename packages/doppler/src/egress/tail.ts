@@ -11,6 +11,9 @@ export interface TailOptions {
   flushMs: number;
   /** Bytes the socket may hold unsent before the tail stops writing and lets its queue absorb. */
   maxBuffered: number;
+  /** A reader that stays behind this long (ms) is disconnected with {@link SLOW_CONSUMER_CLOSE}. */
+  hopelessMs: number;
+  /** Names the consumer in its own notices. */
   tenant: string;
   sourceId: string;
 }
@@ -20,18 +23,27 @@ export interface TailStats {
   dropped: number;
 }
 
+/** Websocket close code for a reader that could not keep up (4000-4999 is for applications). */
+export const SLOW_CONSUMER_CLOSE = 4008;
+
 const MAX_FRAME_ENVELOPES = 1000;
+const NS_PER_MS = 1_000_000n;
 
 /**
- * One websocket tail. Feed items are filtered, queued, and written as `{"batch":[...],"cursor":"..."}` frames.
+ * One websocket reader. Feed items are filtered, queued, and written as `{"batch":[...],"cursor":"..."}` frames.
+ *
  * The queue is bounded: a reader that cannot keep up loses its oldest envelopes, is told so in-band with an LGR
- * envelope, and never slows the feed or any other tail.
+ * envelope, and never slows the feed or any other tail. One that stays behind past `hopelessMs` is closed with
+ * {@link SLOW_CONSUMER_CLOSE} and a reason, after a last notice.
  */
 export class Tail {
   private queue: FeedItem[] = [];
   private head = 0;
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
+  private behindSince = 0;
+  private closed = false;
+  private waiters: Array<() => void> = [];
   readonly stats: TailStats = { sent: 0, dropped: 0 };
   readonly listener = (items: FeedItem[]) => this.push(items);
 
@@ -41,13 +53,30 @@ export class Tail {
     private readonly o: TailOptions,
   ) {}
 
+  private get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** True while the reader is behind; a replaying producer should wait for {@link writable}. */
+  get backlogged(): boolean {
+    return this.queued >= MAX_FRAME_ENVELOPES || this.ws.bufferedAmount > this.o.maxBuffered;
+  }
+
+  /** Resolves once the tail can take more without dropping (or is closed). */
+  writable(): Promise<void> {
+    if (!this.backlogged || this.closed) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
   push(items: FeedItem[]): void {
+    if (this.closed) return;
     for (const item of items) if (matches(this.filters, item)) this.queue.push(item);
-    const over = this.queue.length - this.head - this.o.maxQueue;
+    const over = this.queued - this.o.maxQueue;
     if (over > 0) {
       this.head += over;
       this.dropped += over;
       this.stats.dropped += over;
+      this.behindSince ||= Date.now();
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -55,7 +84,7 @@ export class Tail {
     }
     // A full frame goes out at once while the socket keeps up, so a burst from one NATS read never overflows the
     // queue of a reader that is keeping up; a partial frame waits a few ms to gather more.
-    if (this.queue.length - this.head >= MAX_FRAME_ENVELOPES && this.ws.bufferedAmount <= this.o.maxBuffered) {
+    if (this.queued >= MAX_FRAME_ENVELOPES && this.ws.bufferedAmount <= this.o.maxBuffered) {
       if (this.timer) clearTimeout(this.timer);
       this.flush();
     } else if (!this.timer) {
@@ -63,22 +92,25 @@ export class Tail {
     }
   }
 
+  private dropNotice(): string {
+    const n = this.dropped;
+    this.dropped = 0;
+    return toProtoJson(
+      lgrNotice(this.o.tenant, this.o.sourceId, `Tailrace dropped ${n} envelopes for this consumer: it was not reading fast enough`),
+    );
+  }
+
   private flush(): void {
     this.timer = undefined;
-    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.o.maxBuffered) {
+      this.behindSince ||= Date.now();
+      if (Date.now() - this.behindSince > this.o.hopelessMs) return this.cutOff();
       // The reader is behind; check again soon without writing more.
       this.timer = setTimeout(() => this.flush(), Math.max(this.o.flushMs, 20));
       return;
     }
-    let body = "";
-    if (this.dropped > 0) {
-      const n = this.dropped;
-      this.dropped = 0;
-      body = toProtoJson(
-        lgrNotice(this.o.tenant, this.o.sourceId, `Tailrace dropped ${n} envelopes for this consumer: it was not reading fast enough`),
-      );
-    }
+    let body = this.dropped > 0 ? this.dropNotice() : "";
     const end = Math.min(this.queue.length, this.head + MAX_FRAME_ENVELOPES);
     let last: FeedItem | undefined;
     for (let i = this.head; i < end; i++) {
@@ -90,16 +122,41 @@ export class Tail {
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
+      this.behindSince = 0;
     }
-    if (!body) return;
-    const cursor = last ? `,"cursor":"${formatCursor(last)}"` : "";
-    this.ws.send(`{"batch":[${body}]${cursor}}`);
-    this.stats.sent += count;
-    if (this.queue.length > this.head && !this.timer) this.timer = setTimeout(() => this.flush(), 0);
+    if (body) {
+      const cursor =
+        last && last.seq > 0
+          ? `,"cursor":"${formatCursor({ seq: last.seq, idx: last.idx, ms: Number(last.env.timestamp / NS_PER_MS) })}"`
+          : "";
+      this.ws.send(`{"batch":[${body}]${cursor}}`);
+      this.stats.sent += count;
+    }
+    if (this.queued > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), 0);
+    if (!this.backlogged) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Sends one envelope outside the queue (e.g. a resume notice). */
+  notice(text: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(`{"batch":[${toProtoJson(lgrNotice(this.o.tenant, this.o.sourceId, text))}]}`);
+  }
+
+  private cutOff(): void {
+    const secs = Math.round((Date.now() - this.behindSince) / 1000);
+    const dropped = this.stats.dropped;
+    // The notice and the close frame queue behind what the socket holds; a reader that resumes reads both.
+    if (this.dropped > 0) this.ws.send(`{"batch":[${this.dropNotice()}]}`);
+    this.notice(`Tailrace disconnected this consumer: it fell behind for ${secs}s and lost ${dropped} envelopes`);
+    this.ws.close(SLOW_CONSUMER_CLOSE, "slow consumer: not reading fast enough");
+    this.close();
+    // A peer that never reads never completes the closing handshake either.
+    setTimeout(() => this.ws.terminate(), 5000).unref();
   }
 
   close(): void {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    for (const w of this.waiters.splice(0)) w();
   }
 }

@@ -1,20 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { bearer, type Principal, UnauthorizedError, type Verifier } from "@tailrace/auth";
-import { appFilter } from "@tailrace/envelope";
+import { appFilter, isValidName } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
 import { WebSocketServer } from "ws";
 import { type Access, resolveAccess } from "../access.js";
 import { type Cursor, InvalidCursorError, parseCursor } from "../cursor.js";
+import { readMeta } from "../egress/meta.js";
 import { readRecent } from "../egress/recent.js";
 import { Tail } from "../egress/tail.js";
 import { BadRequestError, parseFilters } from "../filters.js";
-import { Feed, type FeedHub, type FeedItem } from "../ingress/feed.js";
+import type { Feed, FeedHub, FeedItem } from "../ingress/feed.js";
+import { FirehoseFeed } from "../ingress/firehose.js";
+import { ReplayFeed } from "../ingress/replay.js";
 import type { AppRegistry } from "../store/apps.js";
 import { json, problem, rejectUpgrade, sendText } from "./respond.js";
 
 export interface ApiDeps {
+  nc: NatsConnection;
   verifier: Verifier;
   registry: AppRegistry;
   js: JetStreamClient;
@@ -23,12 +28,15 @@ export interface ApiDeps {
   logger: Logger;
   tailQueue: number;
   tailFlushMs: number;
+  tailMaxBuffered: number;
+  tailHopelessMs: number;
   ready(): Record<string, boolean>;
   metrics(): string;
 }
 
 const READ = /^\/api\/v1\/read\/([^/]+)$/;
 const STREAM = /^\/v1\/apps\/([^/]+)\/stream$/;
+const FIREHOSE = /^\/v1\/firehose\/([^/]+)$/;
 const MAX_LIMIT = 1000;
 const PING_MS = 30_000;
 const NS_INT = /^\d{1,19}$/;
@@ -54,6 +62,8 @@ export class Api {
   readonly server: Server;
   private readonly wss: WebSocketServer;
   readonly tails = new Set<Tail>();
+  /** What closed tails sent and dropped, so counters never go backwards as tails come and go. */
+  readonly closedTotals = { sent: 0, dropped: 0 };
   private readonly pinger: NodeJS.Timeout;
 
   constructor(private readonly d: ApiDeps) {
@@ -134,6 +144,7 @@ export class Api {
     if (path === "/metrics") return sendText(res, 200, this.d.metrics(), "text/plain; version=0.0.4; charset=utf-8");
     const read = READ.exec(path);
     if (read) return this.read(req, res, read[1] as string, url.searchParams);
+    if (path === "/api/v1/meta") return this.meta(req, res, url.searchParams);
     throw new HttpError(404, "no such route");
   }
 
@@ -163,8 +174,84 @@ export class Api {
     json(res, 200, `${body}]}}`);
   }
 
+  /** Log Cache's meta: the sources this token may read, with how many batches each keeps. */
+  private async meta(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+    const principal = await this.d.verifier.verify(bearer(req.headers.authorization));
+    if (!principal.scopes.has("logs.read") && !principal.scopes.has("logs.admin")) throw new HttpError(403, "token lacks scope logs.read");
+    const requested = q.get("tenant");
+    if (requested !== null && !principal.tenants.includes(requested) && !principal.scopes.has("logs.admin")) {
+      throw new HttpError(404, "no such tenant for this token");
+    }
+    const tenants = new Set(requested !== null ? [requested] : principal.tenants);
+    json(res, 200, { meta: await readMeta(this.d.jsm, this.d.registry, tenants) });
+  }
+
+  private tailFor(ws: import("ws").WebSocket, filters: ReturnType<typeof parseFilters>, tenant: string, sourceId: string): Tail {
+    return new Tail(ws, filters, {
+      maxQueue: this.d.tailQueue,
+      flushMs: this.d.tailFlushMs,
+      maxBuffered: this.d.tailMaxBuffered,
+      hopelessMs: this.d.tailHopelessMs,
+      tenant,
+      sourceId,
+    });
+  }
+
+  /** Completes the upgrade and ties the tail's life to the socket's. */
+  private accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    make: (ws: import("ws").WebSocket) => Tail,
+    release: () => void,
+  ): void {
+    if (socket.destroyed) {
+      release();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const tail = make(ws);
+      this.tails.add(tail);
+      this.wss.emit("connection", ws, req);
+      ws.on("message", () => {
+        // Tails are read-only; anything a client sends is ignored (maxPayload bounds its size).
+      });
+      ws.on("close", () => {
+        tail.close();
+        this.tails.delete(tail);
+        this.closedTotals.sent += tail.stats.sent;
+        this.closedTotals.dropped += tail.stats.dropped;
+        release();
+      });
+      ws.on("error", () => ws.terminate());
+    });
+  }
+
+  private async firehose(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, rawId: string): Promise<void> {
+    const principal = await this.d.verifier.verify(bearer(req.headers.authorization));
+    if (!principal.scopes.has("logs.admin")) throw new HttpError(403, "the firehose needs scope logs.admin");
+    const id = decodeURIComponent(rawId);
+    if (!isValidName(id)) throw new HttpError(400, "subscription id: use 1-128 of A-Z a-z 0-9 _ - starting with a letter or digit");
+    const filters = parseFilters(url.searchParams);
+    let tail: Tail | undefined;
+    const feed = new FirehoseFeed(this.d.nc, id, this.d.logger);
+    await feed.start((items) => tail?.push(items));
+    this.accept(
+      req,
+      socket,
+      head,
+      (ws) => {
+        tail = this.tailFor(ws, filters, "tailrace", id);
+        return tail;
+      },
+      () => feed.stop(),
+    );
+  }
+
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://doppler");
+    const fh = FIREHOSE.exec(url.pathname);
+    if (fh) return this.firehose(req, socket, head, url, fh[1] as string);
     const m = STREAM.exec(url.pathname);
     if (!m) throw new HttpError(404, "no such route");
     const rawId = m[1] as string;
@@ -183,46 +270,19 @@ export class Api {
     // Subscribe before completing the upgrade: once the client sees the socket open, nothing stored after that
     // moment can be missed.
     let tail: Tail | undefined;
-    const listener = (items: FeedItem[]) => tail?.push(items);
-    let feed: Feed;
-    let release: () => void;
+    const make = (ws: import("ws").WebSocket) => {
+      tail = this.tailFor(ws, filters, access.tenant, sourceId);
+      return tail;
+    };
     if (cursor) {
-      // Resume: a private feed replays from the cursor's batch, skipping what the client already has.
-      const from = cursor;
-      feed = new Feed(this.d.js, filter, this.d.logger);
-      feed.add((items) => listener(items.filter((it) => it.seq > from.seq || it.idx > from.idx)));
-      await feed.start({ startSeq: from.seq });
-      release = () => void feed.stop();
-    } else {
-      feed = await this.d.hub.acquire(filter, listener);
-      release = () => this.d.hub.release(feed, listener);
-    }
-    if (socket.destroyed) {
-      release();
+      const replay = new ReplayFeed(this.d.js, this.d.jsm, filter, this.d.logger);
+      await replay.start(cursor, () => tail);
+      this.accept(req, socket, head, make, () => replay.stop());
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      tail = new Tail(ws, filters, {
-        maxQueue: this.d.tailQueue,
-        flushMs: this.d.tailFlushMs,
-        maxBuffered: 4 * 1024 * 1024,
-        tenant: access.tenant,
-        sourceId,
-      });
-      this.tails.add(tail);
-      this.wss.emit("connection", ws, req);
-      ws.on("message", () => {
-        // Tails are read-only; anything a client sends is ignored (maxPayload bounds its size).
-      });
-      ws.on("close", () => {
-        if (tail) {
-          tail.close();
-          this.tails.delete(tail);
-        }
-        release();
-      });
-      ws.on("error", () => ws.terminate());
-    });
+    const listener = (items: FeedItem[]) => tail?.push(items);
+    const feed: Feed = await this.d.hub.acquire(filter, listener);
+    this.accept(req, socket, head, make, () => this.d.hub.release(feed, listener));
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -236,10 +296,14 @@ export class Api {
     });
   }
 
-  /** Closes every tail with 1001 (going away) and stops listening. */
+  /** Closes every tail with 1001 (going away), gives peers a second to answer, and stops listening. */
   async close(): Promise<void> {
     clearInterval(this.pinger);
     for (const ws of this.wss.clients) ws.close(1001, "doppler shutting down");
+    const deadline = Date.now() + 1000;
+    while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // A peer that does not complete the closing handshake would hold server.close() for ws's 30 s timeout.
+    for (const ws of this.wss.clients) ws.terminate();
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeAllConnections();
     await closed;

@@ -1,0 +1,44 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { ALL_DATA, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
+import type { Logger } from "@tailrace/runtime";
+import { FeedItem } from "./feed.js";
+
+/**
+ * The firehose for one consumer: every tenant's data, through a NATS queue group named after the subscription id.
+ * Consumers that share an id, on one doppler or many, split the stream between them (each batch goes to exactly one);
+ * different ids each get everything. Core NATS, as Loggregator's firehose: at most once, no cursor.
+ */
+export class FirehoseFeed {
+  private sub: Subscription | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly subscriptionId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(onItems: (items: FeedItem[]) => void): Promise<void> {
+    this.sub = this.nc.subscribe(ALL_DATA, {
+      queue: `tailrace.firehose.${this.subscriptionId}`,
+      callback: (err, m) => {
+        if (err) return;
+        const subject = parseDataSubject(m.subject);
+        if (!subject) return;
+        let batch: Envelope[];
+        try {
+          batch = decodeBatch(m.data);
+        } catch (e) {
+          this.logger.warn({ subject: m.subject, err: (e as Error).message }, "firehose: skipping a batch that does not decode");
+          return;
+        }
+        onItems(batch.map((e, i) => new FeedItem(0, i, subject.kind, e)));
+      },
+    });
+    // The subscription is live once the server has it.
+    await this.nc.flush();
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+  }
+}
