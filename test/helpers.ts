@@ -100,6 +100,11 @@ export function openTail(api: string, path: string, token: string | undefined): 
   });
 }
 
+/** The line number a testPublisher line starts with. */
+export function num(e: Envelope): string {
+  return text(e).split(" ")[0] as string;
+}
+
 export function text(e: Envelope): string {
   return Buffer.from(e.log?.payload ?? []).toString("utf8");
 }
@@ -122,8 +127,11 @@ export function rejoin(envs: Envelope[]): Array<{ type: string; text: string }> 
 }
 
 export interface TestPublisher {
-  /** Publishes log lines `prefix + i` for i in [from, to), paced at `perSec` (0 = as fast as possible). */
-  lines(tenant: string, app: string, from: number, to: number, perSec?: number, instanceId?: string): Promise<void>;
+  /**
+   * Publishes log lines `i` for i in [from, to), paced at `perSec` (0 = as fast as possible); with `pad`, each line
+   * is `i` followed by a space and `pad` bytes.
+   */
+  lines(tenant: string, app: string, from: number, to: number, perSec?: number, instanceId?: string, pad?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -143,12 +151,13 @@ export async function testPublisher(natsUrl: string): Promise<TestPublisher> {
     logger: createLogger({ name: "test-publisher", level: "silent" }),
   });
   return {
-    async lines(tenant, app, from, to, perSec = 0, instanceId = "0") {
+    async lines(tenant, app, from, to, perSec = 0, instanceId = "0", pad = 0) {
+      const padding = pad > 0 ? ` ${"x".repeat(pad)}` : "";
       const ch = pub.channel(tenant, app);
       const tags = { tenant, app_name: app, source_type: "APP/PROC/WEB", process_type: "web" };
       const start = Date.now();
       for (let i = from; i < to; i++) {
-        ch.write({ timestamp: nowNs(), sourceId: app, instanceId, tags, log: { payload: Buffer.from(String(i)), type: "OUT" } });
+        ch.write({ timestamp: nowNs(), sourceId: app, instanceId, tags, log: { payload: Buffer.from(`${i}${padding}`), type: "OUT" } });
         if (perSec > 0 && (i - from) % 50 === 49) {
           const due = start + ((i - from + 1) / perSec) * 1000;
           const wait = due - Date.now();

@@ -105,7 +105,10 @@ export class Tail {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.o.maxBuffered) {
       this.behindSince ||= Date.now();
-      if (Date.now() - this.behindSince > this.o.hopelessMs) return this.cutOff();
+      if (Date.now() - this.behindSince > this.o.hopelessMs) {
+        this.cutOff();
+        return;
+      }
       // The reader is behind; check again soon without writing more.
       this.timer = setTimeout(() => this.flush(), Math.max(this.o.flushMs, 20));
       return;

@@ -1,0 +1,119 @@
+import type { Envelope } from "@tailrace/envelope";
+import { testToken, waitFor } from "@tailrace/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { extraDoppler, num, openTail, type Stack, startStack, type TailClient, testPublisher, text } from "./helpers.js";
+
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => String(a + i));
+
+/** Latency per envelope, from its ingest timestamp to its arrival at this client (same host clock). */
+function trackLatency(tail: TailClient): number[] {
+  const lat: number[] = [];
+  tail.ws.on("message", (data) => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    for (const e of (JSON.parse(data.toString()) as { batch: Array<{ timestamp: string }> }).batch)
+      lat.push(Number(now - BigInt(e.timestamp)) / 1e6);
+  });
+  return lat;
+}
+
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] as number;
+
+describe("doppler consumers", () => {
+  let stack: Stack;
+  let token: string;
+  beforeAll(async () => {
+    // Small bounds so a stalled reader shows its behaviour within seconds.
+    stack = await startStack({ TAILRACE_TAIL_QUEUE: "2000", TAILRACE_TAIL_MAX_BUFFERED: "65536", TAILRACE_TAIL_HOPELESS: "2s" });
+    token = await testToken({ tenant: "acme" });
+  });
+  afterAll(() => stack?.stop());
+
+  it("slow consumer - a reader that never reads gets a drop notice and a 4008 close; its neighbour keeps its latency and every line", async () => {
+    const pub = await testPublisher(stack.nats.url);
+    // Baseline: the healthy reader alone.
+    const alone = await openTail(stack.api, "/v1/apps/slow/stream", token);
+    const aloneLat = trackLatency(alone);
+    await pub.lines("acme", "slow", 0, 4000, 2000);
+    await waitFor("baseline lines", () => alone.envelopes.length >= 4000, 10_000);
+    alone.close();
+
+    const healthy = await openTail(stack.api, "/v1/apps/slow/stream", token);
+    const healthyLat = trackLatency(healthy);
+    const stalled = await openTail(stack.api, "/v1/apps/slow/stream", token);
+    let closeCode = 0;
+    stalled.ws.on("close", (code) => (closeCode = code));
+    // Stop reading the socket: the kernel buffers fill, then the doppler's.
+    (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // 1 KiB lines: 10 MB, more than loopback's socket buffers hold for a reader that does not read.
+    await pub.lines("acme", "slow", 4000, 14_000, 2000, "0", 1024);
+    await waitFor("healthy has every line", () => healthy.envelopes.length >= 10_000, 15_000);
+    expect(healthy.envelopes.map(num)).toEqual(range(4000, 14_000));
+    // Within 2× its latency alone (with a few ms of floor: at single-digit ms, scheduler noise is the same size).
+    expect(p99(healthyLat)).toBeLessThanOrEqual(Math.max(2 * p99(aloneLat), p99(aloneLat) + 10));
+    healthy.close();
+
+    // Let the stalled one read what was queued for it: frames, a drop notice, the cut-off notice, then 4008.
+    await new Promise((r) => setTimeout(r, 2500));
+    (stalled.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await waitFor("the stalled reader's close", () => closeCode !== 0, 10_000);
+    expect(closeCode).toBe(4008);
+    const notices = stalled.envelopes.filter((e: Envelope) => e.tags.source_type === "LGR").map(text);
+    expect(notices.some((n) => /Tailrace dropped \d+ envelopes for this consumer/.test(n))).toBe(true);
+    expect(notices.some((n) => /disconnected this consumer: it fell behind/.test(n))).toBe(true);
+    const metrics = await (await fetch(`${stack.api}/metrics`)).text();
+    expect(metrics).toMatch(/tailrace_doppler_envelopes_dropped_total\{direction="egress",reason="slow_consumer"\} [1-9]/);
+    await pub.stop();
+  });
+
+  it("scale-out - tails on two dopplers each see every line, and both answer reads the same", async () => {
+    const other = await extraDoppler(stack.nats.url);
+    const pub = await testPublisher(stack.nats.url);
+    const a = await openTail(stack.api, "/v1/apps/scaled/stream", token);
+    const b = await openTail(other.api, "/v1/apps/scaled/stream", token);
+    await pub.lines("acme", "scaled", 0, 3000, 3000);
+    await waitFor("both tails", () => a.envelopes.length >= 3000 && b.envelopes.length >= 3000, 10_000);
+    expect(a.envelopes.map(text)).toEqual(range(0, 3000));
+    expect(b.envelopes.map(text)).toEqual(range(0, 3000));
+    a.close();
+    b.close();
+    const read = async (api: string) =>
+      (await (
+        await fetch(`${api}/api/v1/read/scaled?limit=1000&descending=true`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as unknown;
+    expect(await read(other.api)).toEqual(await read(stack.api));
+    await other.doppler.stop();
+    await pub.stop();
+  });
+
+  it("firehose - one subscription id shares the stream across two dopplers; another id gets everything; non-admins get 403", async () => {
+    const other = await extraDoppler(stack.nats.url);
+    const admin = await testToken({ scopes: ["logs.admin"] });
+    const c1 = await openTail(stack.api, "/v1/firehose/shared", admin);
+    const c2 = await openTail(other.api, "/v1/firehose/shared", admin);
+    const c3 = await openTail(stack.api, "/v1/firehose/solo?envelope_types=LOG", admin);
+    const pub = await testPublisher(stack.nats.url);
+    // Many small batches, from two tenants, so the queue group has something to split.
+    for (let i = 0; i < 200; i++) {
+      await pub.lines("acme", "fh-a", i * 5, i * 5 + 5);
+      await pub.lines("beta", "fh-b", i * 5, i * 5 + 5);
+    }
+    await waitFor("the solo subscription has all", () => c3.envelopes.length >= 2000, 10_000);
+    await waitFor("the shared subscription has all", () => c1.envelopes.length + c2.envelopes.length >= 2000, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const key = (e: Envelope) => `${e.tags.tenant}/${e.sourceId}/${text(e)}`;
+    const s1 = new Set(c1.envelopes.map(key));
+    const s2 = new Set(c2.envelopes.map(key));
+    expect(c1.envelopes.length).toBeGreaterThan(0);
+    expect(c2.envelopes.length).toBeGreaterThan(0);
+    expect([...s1].filter((k) => s2.has(k))).toEqual([]);
+    expect(new Set([...s1, ...s2]).size).toBe(2000);
+    expect(new Set(c3.envelopes.map(key)).size).toBe(2000);
+    for (const c of [c1, c2, c3]) c.close();
+
+    await expect(openTail(stack.api, "/v1/firehose/shared", token)).rejects.toMatchObject({ status: 403 });
+    await expect(openTail(stack.api, "/v1/firehose/shared", undefined)).rejects.toMatchObject({ status: 401 });
+    await expect(openTail(stack.api, "/v1/firehose/a.b", admin)).rejects.toMatchObject({ status: 400 });
+    await other.doppler.stop();
+    await pub.stop();
+  });
+});
