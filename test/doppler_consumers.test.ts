@@ -33,7 +33,7 @@ describe("doppler consumers", () => {
     // Baseline: the healthy reader alone.
     const alone = await openTail(stack.api, "/v1/apps/slow/stream", token);
     const aloneLat = trackLatency(alone);
-    await pub.lines("acme", "slow", 0, 4000, 2000);
+    await pub.lines("acme", "slow", 0, 4000, 2000, "0", 1024);
     await waitFor("baseline lines", () => alone.envelopes.length >= 4000, 10_000);
     alone.close();
 

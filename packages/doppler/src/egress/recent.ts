@@ -1,4 +1,5 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { appFilter, DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
 import type { Filters } from "../filters.js";
 import { matches } from "../filters.js";
@@ -23,7 +24,7 @@ const NS_PER_MS = 1_000_000n;
  * (or, descending, the last `limit`, newest first). Read from the same JetStream stream that feeds tails and drains,
  * so `--recent` and a live tail can never disagree about what exists.
  */
-export async function readRecent(js: JetStreamClient, jsm: JetStreamManager, q: RecentQuery): Promise<FeedItem[]> {
+export async function readRecent(nc: NatsConnection, jsm: JetStreamManager, q: RecentQuery): Promise<FeedItem[]> {
   const kinds = q.filters.kinds;
   const onlyKind = kinds && kinds.size === 1 ? [...kinds][0] : undefined;
   const filter = appFilter(q.tenant, q.sourceId, onlyKind);
@@ -40,39 +41,68 @@ export async function readRecent(js: JetStreamClient, jsm: JetStreamManager, q: 
   try {
     const pending = ci.num_pending;
     if (pending === 0) return [];
-    const consumer = await js.consumers.get(DATA_STREAM, ci.name);
     const selected: FeedItem[] = [];
     const keepLast = q.descending;
-    const msgs = await consumer.fetch({ max_messages: pending, expires: 5000 });
-    let seen = 0;
-    for await (const m of msgs) {
-      seen++;
+    for await (const m of pullAll(nc, ci.name, pending)) {
       const subject = parseDataSubject(m.subject);
-      if (subject) {
-        let batch: Envelope[] = [];
-        try {
-          batch = decodeBatch(m.data);
-        } catch {
-          // A corrupt batch is skipped here as in every reader; the feed logs it.
-        }
-        for (let i = 0; i < batch.length; i++) {
-          const e = batch[i] as Envelope;
-          if (q.startTime !== undefined && e.timestamp < q.startTime) continue;
-          if (q.endTime !== undefined && e.timestamp >= q.endTime) continue;
-          const item = new FeedItem(m.seq, i, subject.kind, e);
-          if (!matches(q.filters, item)) continue;
-          selected.push(item);
-        }
-        // Bound memory on a busy app: for "newest", keep a window twice the limit; for "oldest", stop early.
-        if (keepLast && selected.length > q.limit * 2) selected.splice(0, selected.length - q.limit);
-        if (!keepLast && selected.length >= q.limit * 2) break;
+      if (!subject) continue;
+      let batch: Envelope[] = [];
+      try {
+        batch = decodeBatch(m.data);
+      } catch {
+        // A corrupt batch is skipped here as in every reader; the feed logs it.
       }
-      if (seen >= pending) break;
+      for (let i = 0; i < batch.length; i++) {
+        const e = batch[i] as Envelope;
+        if (q.startTime !== undefined && e.timestamp < q.startTime) continue;
+        if (q.endTime !== undefined && e.timestamp >= q.endTime) continue;
+        const item = new FeedItem(m.seq, i, subject.kind, e);
+        if (!matches(q.filters, item)) continue;
+        selected.push(item);
+      }
+      // Bound memory on a busy app: for "newest", keep a window twice the limit; for "oldest", stop early.
+      if (keepLast && selected.length > q.limit * 2) selected.splice(0, selected.length - q.limit);
+      if (!keepLast && selected.length >= q.limit * 2) break;
     }
     selected.sort((a, b) => (a.env.timestamp < b.env.timestamp ? -1 : a.env.timestamp > b.env.timestamp ? 1 : 0));
     if (keepLast) return selected.slice(-q.limit).reverse();
     return selected.slice(0, q.limit);
   } finally {
-    await jsm.consumers.delete(DATA_STREAM, ci.name).catch(() => undefined);
+    // Not awaited: the answer need not wait for the clean-up (the consumer also expires on its own).
+    jsm.consumers.delete(DATA_STREAM, ci.name).catch(() => undefined);
   }
+}
+
+/**
+ * One pull request for exactly `count` messages, read from a private inbox. The raw JetStream pull protocol costs a
+ * single round trip, where the client library's consumer object would first fetch the consumer's info.
+ */
+async function* pullAll(
+  nc: NatsConnection,
+  consumer: string,
+  count: number,
+): AsyncGenerator<{ subject: string; seq: number; data: Uint8Array }> {
+  const inbox = createInbox();
+  const sub = nc.subscribe(inbox, { max: count + 1, timeout: 5000 });
+  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${DATA_STREAM}.${consumer}`, JSON.stringify({ batch: count, no_wait: true }), { reply: inbox });
+  let got = 0;
+  try {
+    for await (const m of sub) {
+      const seq = streamSeq(m);
+      if (seq === undefined) break; // a status (no more messages, timeout): we have all there is
+      yield { subject: m.subject, seq, data: m.data };
+      if (++got >= count) break;
+    }
+  } finally {
+    sub.unsubscribe();
+  }
+}
+
+/** The stream sequence from a JetStream delivery's reply subject (`$JS.ACK.<stream>.<consumer>.<n>.<sseq>...`). */
+function streamSeq(m: Msg): number | undefined {
+  if (!m.reply?.startsWith("$JS.ACK.")) return undefined;
+  const t = m.reply.split(".");
+  // v1: 9 tokens; v2 (with domain and account hash): 12 or more.
+  const seq = Number(t.length >= 12 ? t[7] : t[5]);
+  return Number.isFinite(seq) ? seq : undefined;
 }

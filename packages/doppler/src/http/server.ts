@@ -160,7 +160,7 @@ export class Api {
     if (descending !== null && !["true", "false", ""].includes(descending)) throw new BadRequestError("descending must be true or false");
     const startTime = intParam(q, "start_time");
     const endTime = intParam(q, "end_time");
-    const items = await readRecent(this.d.js, this.d.jsm, {
+    const items = await readRecent(this.d.nc, this.d.jsm, {
       tenant: access.tenant,
       sourceId: decodeURIComponent(rawId),
       filters: parseFilters(q),
