@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { agentSpec } from "@tailrace/agent";
 import { COMMAND_NAMES, knownSettings } from "@tailrace/cli";
 import { dopplerSpec } from "@tailrace/doppler";
+import { drainerSpec } from "@tailrace/drainer";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
@@ -31,14 +32,14 @@ describe("docker-compose.yml", () => {
 
   it("compose - every Tailrace service runs a command the CLI has, with settings the code knows", () => {
     const tailrace = Object.entries(compose.services).filter(([, s]) => s.image === "tailrace:dev");
-    expect(tailrace.map(([n]) => n).sort()).toEqual(expect.arrayContaining(["agent", "doppler"]));
+    expect(tailrace.map(([n]) => n).sort()).toEqual(expect.arrayContaining(["agent", "doppler", "drainer"]));
     for (const [name, svc] of tailrace) {
       const cmd = svc.command?.[0];
       expect(COMMAND_NAMES, `${name} runs ${cmd}`).toContain(cmd);
       for (const key of Object.keys(svc.environment ?? {})) {
         expect([...knownSettings, "NATS_URL"], `${name} sets ${key}`).toContain(key);
       }
-      const spec = cmd === "doppler" ? dopplerSpec : cmd === "agent" ? agentSpec : {};
+      const spec = cmd === "doppler" ? dopplerSpec : cmd === "agent" ? agentSpec : cmd === "drainer" ? drainerSpec : {};
       for (const [key, setting] of Object.entries(spec)) {
         if (!("default" in setting)) expect(svc.environment, `${name} must set required ${key}`).toHaveProperty(key);
       }

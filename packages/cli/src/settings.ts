@@ -1,12 +1,15 @@
 import { agentSpec } from "@tailrace/agent";
 import { dopplerSpec } from "@tailrace/doppler";
+import { drainerSpec } from "@tailrace/drainer";
 import { UsageError } from "./errors.js";
 
 /** Settings the CLI itself reads, beyond the deployables' own. */
 export const cliSettings = ["TAILRACE_API", "TAILRACE_TOKEN", "TAILRACE_LOG_LEVEL", "TAILRACE_DEMO"];
 
 /** Every TAILRACE_* variable any command knows; anything else is a typo and is refused. */
-export const knownSettings = [...Object.keys(agentSpec), ...Object.keys(dopplerSpec), ...cliSettings];
+export const knownSettings = [
+  ...new Set([...Object.keys(agentSpec), ...Object.keys(dopplerSpec), ...Object.keys(drainerSpec), ...cliSettings]),
+];
 
 export interface ClientSettings {
   api: string;

@@ -7,8 +7,10 @@
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { verifierFor } from "@tailrace/auth";
+import { AddressGuard, DrainStore } from "@tailrace/drainer";
 import { connectNats, type Logger, type NatsConnection } from "@tailrace/runtime";
 import type { DopplerConfig } from "./config.js";
+import { createDrainsApi } from "./http/drains.js";
 import { Api } from "./http/server.js";
 import { FeedHub } from "./ingress/feed.js";
 import { AppRegistry } from "./store/apps.js";
@@ -45,14 +47,24 @@ export class Doppler {
     this.hub = new FeedHub(js, this.logger);
     const nc = this.nc;
     const registry = this.registry;
+    const verifier = verifierFor({
+      secret: c.TAILRACE_JWT_SECRET,
+      jwksUrl: c.TAILRACE_JWKS_URL,
+      issuer: c.TAILRACE_JWT_ISSUER,
+      audience: c.TAILRACE_JWT_AUDIENCE,
+    });
+    const drains = createDrainsApi({
+      verifier,
+      registry,
+      store: await DrainStore.open(nc, c.TAILRACE_STREAM_REPLICAS),
+      guard: new AddressGuard(c.TAILRACE_DRAIN_ALLOW_CIDRS),
+      logger: this.logger,
+      maxPerApp: c.TAILRACE_DRAIN_MAX_PER_APP,
+    });
     this.api = new Api({
       nc,
-      verifier: verifierFor({
-        secret: c.TAILRACE_JWT_SECRET,
-        jwksUrl: c.TAILRACE_JWKS_URL,
-        issuer: c.TAILRACE_JWT_ISSUER,
-        audience: c.TAILRACE_JWT_AUDIENCE,
-      }),
+      verifier,
+      drains,
       registry,
       js,
       jsm,

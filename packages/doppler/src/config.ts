@@ -1,3 +1,4 @@
+import { drainsApiSpec } from "@tailrace/drainer";
 import { ConfigError, type ConfigOf, duration, int, loadConfig, port, secret, str, url } from "@tailrace/runtime";
 
 /** Every setting of the doppler, in one place. docs/CONFIGURATION.md is generated from this. */
@@ -31,6 +32,7 @@ export const dopplerSpec = {
     64 * 1024,
     1024 ** 3,
   ),
+  ...drainsApiSpec,
   TAILRACE_TAIL_HOPELESS: duration("how long a tail may stay behind before it is disconnected (close code 4008)", 30_000),
 };
 

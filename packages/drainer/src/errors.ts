@@ -52,3 +52,24 @@ export class InvalidCidrError extends Error {
     super(`invalid CIDR ${JSON.stringify(entry)} in drain allow list: ${detail}`, options);
   }
 }
+
+/** Per-drain TLS material (CA, client certificate, key) that does not parse or does not fit together. User-facing. */
+export class InvalidDrainTlsError extends Error {
+  override name = "InvalidDrainTlsError";
+}
+
+/** The app already has as many drains as the operator allows. */
+export class DrainLimitError extends Error {
+  override name = "DrainLimitError";
+  constructor(readonly limit: number) {
+    super(`this app already has ${limit} drains, the most allowed; remove one first`);
+  }
+}
+
+/** The same URL is already bound to this app. */
+export class DrainExistsError extends Error {
+  override name = "DrainExistsError";
+  constructor(readonly id: string) {
+    super(`this URL is already bound to the app as drain ${id}`);
+  }
+}

@@ -1,5 +1,7 @@
 import { agent, agentUsage } from "./agent.js";
 import { doppler, dopplerUsage } from "./doppler.js";
+import { drainer, drainerUsage } from "./drainer.js";
+import { drains, drainsUsage } from "./drains.js";
 import { firehose, firehoseUsage } from "./firehose.js";
 import { logs, logsUsage } from "./logs.js";
 import { run, runUsage } from "./run.js";
@@ -12,9 +14,11 @@ export const COMMANDS: Record<string, { fn: (argv: string[]) => Promise<number>;
   run: { fn: run, usage: runUsage },
   logs: { fn: logs, usage: logsUsage },
   token: { fn: token, usage: tokenUsage },
+  drains: { fn: drains, usage: drainsUsage },
   firehose: { fn: firehose, usage: firehoseUsage },
   doppler: { fn: doppler, usage: dopplerUsage },
   agent: { fn: agent, usage: agentUsage },
+  drainer: { fn: drainer, usage: drainerUsage },
 };
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);

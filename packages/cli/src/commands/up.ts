@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { Agent, loadAgentConfig } from "@tailrace/agent";
 import { mintToken } from "@tailrace/auth";
 import { Doppler, loadDopplerConfig } from "@tailrace/doppler";
+import { Drainer, loadDrainerConfig } from "@tailrace/drainer";
 import { checkUnknown, createLogger } from "@tailrace/runtime";
 import { type LocalNats, startLocalNats } from "../nats_server.js";
 import { knownSettings } from "../settings.js";
@@ -51,6 +52,10 @@ export async function up(argv: string[]): Promise<number> {
   };
   const doppler = new Doppler(loadDopplerConfig(env), logger.child({ component: "doppler" }));
   const agent = new Agent(loadAgentConfig(env), logger.child({ component: "agent" }));
+  const drainer = new Drainer(
+    loadDrainerConfig({ ...env, TAILRACE_DRAINER_HOST: "127.0.0.1", TAILRACE_DRAINER_PORT: "0" }),
+    logger.child({ component: "drainer" }),
+  );
   let demo: ReturnType<Agent["supervise"]> | undefined;
   let stopping = false;
   const stopAll = async () => {
@@ -58,11 +63,13 @@ export async function up(argv: string[]): Promise<number> {
     demo?.kill("SIGTERM");
     await demo?.exited;
     await agent.stop(5000).catch(() => undefined);
+    await drainer.stop().catch(() => undefined);
     await doppler.stop().catch(() => undefined);
     await nats?.stop();
   };
   try {
     await doppler.start();
+    await drainer.start();
     await agent.start();
     await agent.startSources();
     const demoScript = join(dirname(fileURLToPath(import.meta.url)), "..", "demo", "app.js");

@@ -16,11 +16,13 @@ import type { Feed, FeedHub, FeedItem } from "../ingress/feed.js";
 import { FirehoseFeed } from "../ingress/firehose.js";
 import { ReplayFeed } from "../ingress/replay.js";
 import type { AppRegistry } from "../store/apps.js";
+import type { DrainsApi } from "./drains.js";
 import { json, problem, rejectUpgrade, sendText } from "./respond.js";
 
 export interface ApiDeps {
   nc: NatsConnection;
   verifier: Verifier;
+  drains?: DrainsApi;
   registry: AppRegistry;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -134,6 +136,7 @@ export class Api {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://doppler");
     const path = url.pathname;
+    if (this.d.drains && (await this.d.drains.handle(req, res, url))) return;
     if (req.method !== "GET") throw new HttpError(404, "no such route");
     if (path === "/healthz") return sendText(res, 200, "ok\n");
     if (path === "/readyz") {

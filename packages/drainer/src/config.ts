@@ -1,0 +1,60 @@
+import { type ConfigOf, duration, int, loadConfig, port, type Setting, str, url } from "@tailrace/runtime";
+import { parseAllowList } from "./binding/guard.js";
+
+const cidrs = (doc: string): Setting<string> => ({
+  doc,
+  parse(raw) {
+    parseAllowList(raw); // throws InvalidCidrError naming the bad entry
+    return raw;
+  },
+  default: "",
+});
+
+/**
+ * The settings the drains API (in the doppler) and the drainer share: both validate bindings, and must agree.
+ */
+export const drainsApiSpec = {
+  TAILRACE_DRAIN_ALLOW_CIDRS: cidrs(
+    "CIDRs drains may reach although they are loopback, private or link-local, comma-separated (e.g. 10.1.0.0/16)",
+  ),
+  TAILRACE_DRAIN_MAX_PER_APP: int("drains one app may have", 5, 1, 100),
+};
+
+/** Every setting of the drainer, in one place. docs/CONFIGURATION.md is generated from this. */
+export const drainerSpec = {
+  NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
+  ...drainsApiSpec,
+  TAILRACE_DRAINER_HOST: str("address the drainer's /healthz, /readyz and /metrics listen on", "0.0.0.0"),
+  TAILRACE_DRAINER_PORT: port("port of the drainer's /healthz, /readyz and /metrics (0 picks a free one)", 8090),
+  TAILRACE_DRAINER_ID: str("this drainer's name in drain leases; defaults to host name, pid and a random suffix", ""),
+  TAILRACE_DRAIN_RETENTION: duration(
+    "how far behind a drain may fall by time; older messages are skipped, counted and noticed as lost",
+    24 * 3_600_000,
+  ),
+  TAILRACE_DRAIN_MAX_BACKLOG: int(
+    "how far behind a drain may fall in NATS messages (batches); beyond it the oldest are skipped, counted and noticed",
+    1_000_000,
+    100,
+    100_000_000,
+  ),
+  TAILRACE_DRAIN_WINDOW: int("NATS messages (batches) in flight per drain, unconfirmed by its receiver", 2048, 1, 100_000),
+  TAILRACE_DRAIN_CONFIRM: duration("how long a syslog connection must stay up after a write before the write counts as delivered", 500),
+  TAILRACE_DRAIN_BACKOFF_MIN: duration("first reconnect/retry delay of a failing drain", 250),
+  TAILRACE_DRAIN_BACKOFF_MAX: duration("cap of the reconnect/retry delay (jittered, exponential)", 30_000),
+  TAILRACE_DRAIN_LEASE_TTL: duration("how long a dead drainer keeps its drains before another takes them over", 10_000),
+  TAILRACE_DRAIN_NOTICE_INTERVAL: duration("least time between two LGR error (or loss) lines of one drain", 60_000),
+  TAILRACE_DRAIN_HTTP_BATCH_BYTES: int("bytes an HTTPS drain batch grows to before it is sent", 500 * 1024, 1024, 16 * 1024 * 1024),
+  TAILRACE_DRAIN_HTTP_FLUSH: duration("longest an HTTPS drain batch waits before it is sent", 1000),
+  TAILRACE_DRAIN_HTTP_TIMEOUT: duration("timeout of one HTTPS drain request", 30_000),
+};
+
+export type DrainerConfig = ConfigOf<typeof drainerSpec>;
+export type DrainsApiConfig = ConfigOf<typeof drainsApiSpec>;
+
+export function loadDrainerConfig(env: NodeJS.ProcessEnv = process.env): DrainerConfig {
+  return loadConfig(drainerSpec, env);
+}
+
+export function loadDrainsApiConfig(env: NodeJS.ProcessEnv = process.env): DrainsApiConfig {
+  return loadConfig(drainsApiSpec, env);
+}

@@ -1,0 +1,30 @@
+import type { JsMsg } from "@nats-io/jetstream";
+
+/**
+ * Acks JetStream messages in delivery order, whatever order their work finishes in, so the consumer's ack floor only
+ * ever covers messages that were really delivered (or deliberately skipped). A new drain holder resumes from there.
+ */
+export class AckQueue {
+  private readonly q: Array<{ m: JsMsg; done: boolean }> = [];
+
+  get size(): number {
+    return this.q.length;
+  }
+
+  /** Registers `m`; call the returned function when its work is done. */
+  push(m: JsMsg): () => void {
+    const slot = { m, done: false };
+    this.q.push(slot);
+    return () => {
+      slot.done = true;
+      this.flush();
+    };
+  }
+
+  private flush(): void {
+    let n = 0;
+    while (n < this.q.length && this.q[n]?.done) n++;
+    if (n === 0) return;
+    for (const s of this.q.splice(0, n)) s.m.ack();
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * One drain binding as this drainer sees it: it competes for the drain's lease and, while it holds it, runs the
+ * drain's {@link Pipeline}. Losing the lease (a partition, a stalled process) stops the pipeline at once without acking
+ * more; the next holder resumes from the ack floor.
+ */
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { dataSubject, encodeBatch, lgrNotice } from "@tailrace/envelope";
+import type { Logger } from "@tailrace/runtime";
+import type { AddressGuard } from "../binding/guard.js";
+import { type DrainUrl, parseDrainUrl } from "../binding/url.js";
+import { createWriter, type WriterSettings } from "../egress/factory.js";
+import { type Binding, bindingKey } from "../store/bindings.js";
+import type { Leases } from "../store/leases.js";
+import { Notices } from "./notices.js";
+import { Pipeline, type PipelineSettings } from "./pipeline.js";
+import type { DrainStats } from "./stats.js";
+
+export interface RunnerDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  leases: Leases;
+  guard: AddressGuard;
+  logger: Logger;
+  owner: string;
+  noticeIntervalMs: number;
+  pipeline: PipelineSettings;
+  writer: WriterSettings;
+}
+
+export class DrainRunner {
+  readonly stats: DrainStats;
+  private readonly url: DrainUrl;
+  private readonly key: string;
+  private readonly notices: Notices;
+  private readonly log: Logger;
+  private revision: number | undefined;
+  private pipeline: Pipeline | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly binding: Binding,
+    private readonly d: RunnerDeps,
+  ) {
+    this.url = parseDrainUrl(binding.url);
+    this.key = bindingKey(binding);
+    this.log = d.logger.child({ drain: binding.id, tenant: binding.tenant, source_id: binding.sourceId, url: this.url.anonymized });
+    this.stats = {
+      id: binding.id,
+      tenant: binding.tenant,
+      source_id: binding.sourceId,
+      url: this.url.anonymized,
+      active: false,
+      sent: 0,
+      errors: 0,
+      retries: 0,
+      lag: 0,
+      lost: 0,
+    };
+    this.notices = new Notices((text) => this.notice(text), this.url.anonymized, d.noticeIntervalMs);
+  }
+
+  start(): void {
+    const every = Math.max(100, Math.floor(this.d.leases.ttlMs / 3));
+    this.tick();
+    this.timer = setInterval(() => this.tick(), every);
+  }
+
+  private tick(): void {
+    if (this.ticking || this.stopped) return;
+    this.ticking = this.leaseRound().finally(() => {
+      this.ticking = undefined;
+    });
+  }
+
+  private async leaseRound(): Promise<void> {
+    if (this.revision === undefined) {
+      const rev = await this.d.leases.acquire(this.key, this.d.owner);
+      if (rev === undefined || this.stopped) {
+        if (rev !== undefined) await this.d.leases.release(this.key, rev);
+        return;
+      }
+      this.revision = rev;
+      this.stats.active = true;
+      this.log.info("took the drain's lease; delivering");
+      this.pipeline = this.newPipeline();
+      this.pipeline.start();
+      return;
+    }
+    const rev = await this.d.leases.renew(this.key, this.d.owner, this.revision);
+    if (rev !== undefined) {
+      this.revision = rev;
+      return;
+    }
+    this.log.warn("lost the drain's lease; another drainer delivers it now");
+    this.revision = undefined;
+    this.stats.active = false;
+    const p = this.pipeline;
+    this.pipeline = undefined;
+    await p?.stop(0);
+  }
+
+  private newPipeline(): Pipeline {
+    const events = {
+      error: (reason: string) => {
+        this.stats.errors++;
+        this.log.warn({ reason }, "drain delivery failed");
+        this.notices.error(reason);
+      },
+      retry: () => {
+        this.stats.retries++;
+      },
+      rejected: (count: number, reason: string) => {
+        this.stats.errors++;
+        this.stats.lost += count;
+        this.log.warn({ reason, count }, "drain receiver refused messages");
+        this.notices.error(reason);
+        this.notices.loss(count);
+      },
+    };
+    const writer = createWriter(this.url, this.binding.tls, this.d.guard, this.d.writer, events);
+    return new Pipeline(this.binding, this.url, writer, this.stats, {
+      js: this.d.js,
+      jsm: this.d.jsm,
+      logger: this.log,
+      settings: this.d.pipeline,
+      onLoss: (n) => this.notices.loss(n),
+    });
+  }
+
+  private async notice(text: string): Promise<void> {
+    const b = this.binding;
+    try {
+      await this.d.js.publish(
+        dataSubject(b.tenant, b.sourceId, "log"),
+        encodeBatch([lgrNotice(b.tenant, b.sourceId, text, { drain_id: b.id })]),
+      );
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "could not publish a drain notice");
+    }
+  }
+
+  /** Delivers what is in flight (up to `graceMs`), acks it, and hands the lease back so another drainer goes on at once. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.ticking;
+    const p = this.pipeline;
+    this.pipeline = undefined;
+    await p?.stop(graceMs);
+    this.notices.stop();
+    // The acks must reach the server before another drainer reads the ack floor.
+    await this.d.nc.flush().catch(() => undefined);
+    if (this.revision !== undefined) await this.d.leases.release(this.key, this.revision);
+    this.revision = undefined;
+    this.stats.active = false;
+  }
+}

@@ -1,0 +1,19 @@
+/** Self-telemetry of one drain, the same counters for every kind of drain. */
+export interface DrainStats {
+  id: string;
+  tenant: string;
+  source_id: string;
+  /** Anonymised. */
+  url: string;
+  /** This drainer holds the drain's lease and is the one writing it. */
+  active: boolean;
+  /** Syslog messages delivered (confirmed by the connection, or a 2xx). */
+  sent: number;
+  /** Failed connects, broken connections, failed requests. */
+  errors: number;
+  retries: number;
+  /** NATS messages (batches) not yet delivered to this drain: waiting in JetStream or in flight. */
+  lag: number;
+  /** Envelopes given up: past retention, or refused by the receiver for good. */
+  lost: number;
+}

@@ -1,0 +1,69 @@
+/**
+ * The one interface every drain output implements (`syslog`, `syslog-tls`, `https`). A writer takes formatted RFC 5424
+ * messages in order and calls `done` for each `send` once its messages count as delivered, in the order sent. It
+ * retries on its own, forever, until closed: loss is never the writer's decision, only the drain's retention's.
+ */
+export interface WriterEvents {
+  /** A delivery attempt failed and will be retried. `reason` is user-facing and free of credentials. */
+  error(reason: string): void;
+  /** A retry (reconnect or re-send) is about to happen. */
+  retry(): void;
+  /** The receiver refused `count` messages for good (an HTTP 4xx other than 429); they are dropped. */
+  rejected(count: number, reason: string): void;
+}
+
+export interface DrainWriter {
+  /** Queues messages without framing; never blocks. The caller bounds what is in flight. */
+  send(msgs: Buffer[], done: () => void): void;
+  /** Waits up to `graceMs` for what is queued to be delivered, then closes. Undelivered messages get no `done`. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Capped exponential backoff with jitter: each delay is drawn from [d/2, d], d doubling from `minMs` to `maxMs`. */
+export class Backoff {
+  private attempt = 0;
+  constructor(
+    private readonly minMs: number,
+    private readonly maxMs: number,
+  ) {}
+
+  next(): number {
+    const d = Math.min(this.maxMs, this.minMs * 2 ** Math.min(this.attempt, 30));
+    this.attempt++;
+    return d / 2 + Math.random() * (d / 2);
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+}
+
+/** A sleep that `wake()` cuts short, so that closing a writer never waits out a long backoff. */
+export class Sleeper {
+  private wakeFn: (() => void) | undefined;
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeFn = undefined;
+        resolve();
+      }, ms);
+      this.wakeFn = () => {
+        clearTimeout(t);
+        this.wakeFn = undefined;
+        resolve();
+      };
+    });
+  }
+  wake(): void {
+    this.wakeFn?.();
+  }
+}
+
+/** A network error as a short user-facing reason. */
+export function describeError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === "string" && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|ALTNAME|HOSTNAME/.test(e.code)) {
+    return `TLS: ${e.message} (${e.code})`;
+  }
+  return e?.message ?? String(err);
+}

@@ -1,0 +1,104 @@
+/**
+ * Drain bindings in NATS KV (bucket `tailrace_drains`), key `<tenant>.<source_id>.<id>`. The value holds the URL as
+ * given, credentials included, because the drainer needs them; everything that leaves this module for a listing or a
+ * log uses {@link toPublic}, which shows only the anonymised URL.
+ */
+import { randomBytes } from "node:crypto";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { checkName } from "@tailrace/envelope";
+import { anonymize } from "../binding/anonymize.js";
+import { type DrainTls, describeTls } from "../binding/tls.js";
+import { DrainExistsError, DrainLimitError } from "../errors.js";
+
+export const DRAINS_BUCKET = "tailrace_drains";
+
+export interface Binding {
+  id: string;
+  tenant: string;
+  sourceId: string;
+  /** The URL as given. Secret: never log or list it. */
+  url: string;
+  /** Milliseconds since the epoch; delivery starts here. */
+  created: number;
+  tls?: DrainTls;
+}
+
+/** The form of a binding that may appear in an API answer or a log line. */
+export interface PublicBinding {
+  id: string;
+  url: string;
+  created: string;
+  tls?: { ca: boolean; client_cert?: string };
+}
+
+export function bindingKey(b: Pick<Binding, "tenant" | "sourceId" | "id">): string {
+  return `${b.tenant}.${b.sourceId}.${b.id}`;
+}
+
+export function toPublic(b: Binding): PublicBinding {
+  const tls = describeTls(b.tls);
+  return { id: b.id, url: anonymize(b.url), created: new Date(b.created).toISOString(), ...(tls ? { tls } : {}) };
+}
+
+/** Parses a stored value; undefined for anything unreadable (logged by the caller by key only). */
+export function parseBinding(data: Uint8Array): Binding | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(data).toString("utf8")) as Partial<Binding>;
+    if (typeof v.id !== "string" || typeof v.tenant !== "string" || typeof v.sourceId !== "string") return undefined;
+    if (typeof v.url !== "string" || typeof v.created !== "number") return undefined;
+    return v as Binding;
+  } catch {
+    return undefined;
+  }
+}
+
+export class DrainStore {
+  private constructor(readonly kv: KV) {}
+
+  /** Opens the bucket, creating it when no one has yet. */
+  static async open(nc: NatsConnection, replicas = 1): Promise<DrainStore> {
+    const kvm = new Kvm(nc);
+    try {
+      return new DrainStore(await kvm.create(DRAINS_BUCKET, { history: 1, replicas }));
+    } catch {
+      return new DrainStore(await kvm.open(DRAINS_BUCKET)); // exists with other settings
+    }
+  }
+
+  async list(tenant: string, sourceId: string): Promise<Binding[]> {
+    const prefix = `${checkName("tenant", tenant)}.${checkName("source_id", sourceId)}`;
+    const out: Binding[] = [];
+    for await (const key of await this.kv.keys(`${prefix}.*`)) {
+      const e = await this.kv.get(key);
+      if (e?.operation !== "PUT") continue;
+      const b = parseBinding(e.value);
+      if (b) out.push(b);
+    }
+    return out.sort((a, b) => a.created - b.created);
+  }
+
+  /**
+   * Adds a binding unless the app has `limit` already or the same URL is bound. Two concurrent adds may both pass the
+   * count; the limit is a guard against accidents, not a quota that must be exact.
+   */
+  async add(tenant: string, sourceId: string, url: string, limit: number, tls?: DrainTls): Promise<Binding> {
+    const existing = await this.list(tenant, sourceId);
+    const same = existing.find((b) => b.url === url);
+    if (same) throw new DrainExistsError(same.id);
+    if (existing.length >= limit) throw new DrainLimitError(limit);
+    const b: Binding = { id: randomBytes(8).toString("hex"), tenant, sourceId, url, created: Date.now(), ...(tls ? { tls } : {}) };
+    await this.kv.create(bindingKey(b), JSON.stringify(b));
+    return b;
+  }
+
+  /** Removes a binding; false when there was none with that id. */
+  async remove(tenant: string, sourceId: string, id: string): Promise<boolean> {
+    if (!/^[0-9a-f]{16}$/.test(id)) return false;
+    const key = bindingKey({ tenant: checkName("tenant", tenant), sourceId: checkName("source_id", sourceId), id });
+    const e = await this.kv.get(key);
+    if (e?.operation !== "PUT") return false;
+    await this.kv.delete(key);
+    return true;
+  }
+}
