@@ -12,7 +12,9 @@ export { startNatsServer, TEST_JWT_SECRET, testToken };
 /** Starts `tailrace doppler` as its own process, as it runs in production, and waits for /readyz. */
 export async function startDoppler(natsUrl, extraEnv = {}) {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [CLI, "doppler", "--port", String(port)], {
+  // BENCH_DOPPLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the doppler of a run.
+  const nodeArgs = (process.env.BENCH_DOPPLER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI, "doppler", "--port", String(port)], {
     env: {
       PATH: process.env.PATH,
       NATS_URL: natsUrl,

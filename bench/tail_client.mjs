@@ -15,16 +15,22 @@ function report() {
   process.stdout.write(`${JSON.stringify({ got, first, last, lat: mode === "latency" ? lat : undefined })}\n`, () => process.exit(0));
 }
 ws.on("open", () => process.stdout.write('{"open":true}\n'));
+const MARK = Buffer.from('{"timestamp":"');
 ws.on("message", (data) => {
-  const batch = JSON.parse(data.toString()).batch;
   const now = performance.timeOrigin + performance.now();
   if (!first) first = now;
   last = now;
+  let n = 0;
   if (mode === "latency") {
-    const n = nowNs();
-    for (const e of batch) if (e.tags.source_type !== "LGR") lat.push(Number(n - BigInt(e.timestamp)) / 1e6);
+    const batch = JSON.parse(data.toString()).batch;
+    const t = nowNs();
+    for (const e of batch) if (e.tags.source_type !== "LGR") lat.push(Number(t - BigInt(e.timestamp)) / 1e6);
+    n = batch.length;
+  } else {
+    // Count envelopes by scanning the frame: the figure is the pipeline's, not this process's JSON.parse.
+    for (let at = data.indexOf(MARK); at !== -1; at = data.indexOf(MARK, at + MARK.length)) n++;
   }
-  got += batch.length;
+  got += n;
   if (got >= expect) report();
 });
 ws.on("error", (e) => {

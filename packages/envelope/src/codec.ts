@@ -203,7 +203,8 @@ class Reader {
 /**
  * Decodes a batch. Throws {@link CodecError} on anything malformed; it never returns a partial batch.
  * The result is not validated against the model: the agent validated it before encoding, and NATS permissions
- * keep anyone else from publishing on data subjects.
+ * keep anyone else from publishing on data subjects. Envelopes of one batch may share one `tags` object: treat
+ * decoded envelopes as read-only.
  */
 export function decodeBatch(data: Uint8Array): Envelope[] {
   const r = new Reader(data);
@@ -214,16 +215,33 @@ export function decodeBatch(data: Uint8Array): Envelope[] {
   // Each envelope takes at least 12 bytes; a count beyond that is a lie, not a reason to allocate.
   if (count > data.length / 12) throw new CodecError(`batch claims ${count} envelopes in ${data.length} bytes`);
   const out: Envelope[] = new Array(count);
+  // Envelopes of one batch nearly always carry the same tags: when a tags section is byte-for-byte the previous
+  // one, share its object. Fewer allocations here, and renderers can cache per tags object.
+  let prevTags: Record<string, string> | undefined;
+  let prevStart = 0;
+  let prevEnd = 0;
   for (let i = 0; i < count; i++) {
     const kind = r.u8();
     const timestamp = r.i64();
     const sourceId = r.str();
     const instanceId = r.str();
-    const ntags = r.varint();
-    const tags: Record<string, string> = {};
-    for (let t = 0; t < ntags; t++) {
-      const k = r.str();
-      tags[k] = r.str();
+    const tagsStart = r.pos;
+    const len = prevEnd - prevStart;
+    let tags: Record<string, string>;
+    if (prevTags && tagsStart + len <= r.buf.length && r.buf.compare(r.buf, prevStart, prevEnd, tagsStart, tagsStart + len) === 0) {
+      // The same bytes parse to the same tags, consuming exactly `len` bytes.
+      tags = prevTags;
+      r.pos = tagsStart + len;
+    } else {
+      const ntags = r.varint();
+      tags = {};
+      for (let t = 0; t < ntags; t++) {
+        const k = r.str();
+        tags[k] = r.str();
+      }
+      prevTags = tags;
+      prevStart = tagsStart;
+      prevEnd = r.pos;
     }
     const e: Envelope = { timestamp, sourceId, instanceId, tags };
     switch (kind) {

@@ -8,14 +8,21 @@ import { validateEnvelope } from "./validate.js";
 
 const q = JSON.stringify;
 
+/** Rendered tags per tags object: envelopes decoded from one batch share their tags object (see codec.ts). */
+const tagsCache = new WeakMap<Record<string, string>, string>();
+
 function tagsJson(tags: Record<string, string>): string {
+  const hit = tagsCache.get(tags);
+  if (hit !== undefined) return hit;
   let out = "{";
   let first = true;
   for (const k in tags) {
     out += `${first ? "" : ","}${q(k)}:${q(tags[k])}`;
     first = false;
   }
-  return `${out}}`;
+  out += "}";
+  tagsCache.set(tags, out);
+  return out;
 }
 
 /** Renders one envelope as protojson text. Hand-built because it sits on the doppler's per-envelope hot path. */
