@@ -88,7 +88,6 @@ async function latency(url, api, token, rate, seconds) {
   const tags = { tenant: "bench", app_name: "lat", source_type: "APP/PROC/WEB", process_type: "web" };
   const payload = Buffer.from(LINE);
   const tickMs = 10;
-  const perTick = Math.round((rate * tickMs) / 1000);
   const start = performance.now();
   let sent = 0;
   while (performance.now() - start < seconds * 1000) {
