@@ -29,6 +29,8 @@ export interface LoggerOptions {
   level?: string;
   /** Write to this fd; defaults to stderr so that commands keep stdout for their own output. */
   fd?: number;
+  /** Write to this file instead (tests grep it for secrets). */
+  file?: string;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -40,7 +42,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination({ fd: opts.fd ?? 2, sync: false }),
+    opts.file ? pino.destination({ dest: opts.file, sync: true }) : pino.destination({ fd: opts.fd ?? 2, sync: false }),
   );
 }
 
