@@ -122,9 +122,9 @@ async function fanout(url, api, token, tails, rate, seconds, pid) {
   };
 }
 
-async function idle(url, token, tails, apps) {
+async function idle(url, token, tails, apps, limits) {
   // A fresh doppler, so the figure is not the heap an earlier scenario left behind.
-  const doppler = await startDoppler(url);
+  const doppler = await startDoppler(url, limits);
   const { api, pid } = doppler;
   await new Promise((r) => setTimeout(r, 1000));
   const before = Math.round(rssKb(pid) / 1024);
@@ -139,13 +139,14 @@ async function idle(url, token, tails, apps) {
 
 export async function run() {
   const nats = await startNatsServer();
-  const doppler = await startDoppler(nats.url, { TAILRACE_TAIL_HOPELESS: "10m" });
+  const limits = { TAILRACE_MAX_TAILS_PER_TENANT: "20000", TAILRACE_MAX_TAILS_PER_ADDRESS: "20000", TAILRACE_REQUEST_RATE: "10000" };
+  const doppler = await startDoppler(nats.url, { TAILRACE_TAIL_HOPELESS: "10m", ...limits });
   try {
     const token = await testToken({ tenant: "bench" });
     const raw = await rawNatsRate(nats.url);
     const rec = await recent(nats.url, doppler.api, token);
     const fan = await fanout(nats.url, doppler.api, token, 1000, 1000, 10, doppler.pid);
-    const idl = await idle(nats.url, token, 10_000, 100);
+    const idl = await idle(nats.url, token, 10_000, 100, limits);
     return { rawNatsMsgsPerSec: raw.msgsPerSec, recent1000: rec, fanout: fan, idleTails: idl };
   } finally {
     await doppler.stop();

@@ -13,6 +13,7 @@ import type { DopplerConfig } from "./config.js";
 import { createDrainsApi } from "./http/drains.js";
 import { Api } from "./http/server.js";
 import { FeedHub } from "./ingress/feed.js";
+import { Limits } from "./limits.js";
 import { AppRegistry } from "./store/apps.js";
 import { ensureDataStream } from "./store/stream.js";
 
@@ -22,13 +23,20 @@ export class Doppler {
   private registry: AppRegistry | undefined;
   private api: Api | undefined;
   private streamReady = false;
+  private readonly limits: Limits;
   /** The port actually bound (useful with port 0). */
   port = 0;
 
   constructor(
     private readonly config: DopplerConfig,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.limits = new Limits({
+      tailsPerTenant: config.TAILRACE_MAX_TAILS_PER_TENANT,
+      tailsPerAddress: config.TAILRACE_MAX_TAILS_PER_ADDRESS,
+      requestsPerSec: config.TAILRACE_REQUEST_RATE,
+    });
+  }
 
   async start(): Promise<void> {
     const c = this.config;
@@ -69,6 +77,7 @@ export class Doppler {
       js,
       jsm,
       hub: this.hub,
+      limits: this.limits,
       logger: this.logger,
       tailQueue: c.TAILRACE_TAIL_QUEUE,
       tailFlushMs: c.TAILRACE_TAIL_FLUSH,
@@ -98,6 +107,9 @@ export class Doppler {
       "# HELP tailrace_doppler_envelopes_dropped_total Envelopes dropped before reaching a consumer.",
       "# TYPE tailrace_doppler_envelopes_dropped_total counter",
       `tailrace_doppler_envelopes_dropped_total{direction="egress",reason="slow_consumer"} ${dropped}`,
+      "# HELP tailrace_doppler_refused_total Requests and tails refused by a limit.",
+      "# TYPE tailrace_doppler_refused_total counter",
+      ...Object.entries(this.limits.refused).map(([reason, n]) => `tailrace_doppler_refused_total{reason="${reason}"} ${n}`),
       "",
     ].join("\n");
   }

@@ -33,6 +33,9 @@ export const dopplerSpec = {
     1024 ** 3,
   ),
   ...drainsApiSpec,
+  TAILRACE_MAX_TAILS_PER_TENANT: int("websocket tails one tenant may hold open on this doppler", 1000, 1, 1_000_000),
+  TAILRACE_MAX_TAILS_PER_ADDRESS: int("websocket tails one client address may hold open on this doppler", 1000, 1, 1_000_000),
+  TAILRACE_REQUEST_RATE: int("requests per second per token (bursts of twice that); more get 429", 50, 1, 1_000_000),
   TAILRACE_TAIL_HOPELESS: duration("how long a tail may stay behind before it is disconnected (close code 4008)", 30_000),
 };
 

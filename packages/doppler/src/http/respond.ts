@@ -27,7 +27,7 @@ export function rejectUpgrade(socket: import("node:stream").Duplex, status: numb
     503: "Service Unavailable",
   };
   const body = `${JSON.stringify({ error: reason })}\n`;
-  const extra = status === 401 ? 'WWW-Authenticate: Bearer realm="tailrace"\r\n' : "";
+  const extra = status === 401 ? 'WWW-Authenticate: Bearer realm="tailrace"\r\n' : status === 429 ? "Retry-After: 5\r\n" : "";
   socket.end(
     `HTTP/1.1 ${status} ${text[status] ?? "Error"}\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

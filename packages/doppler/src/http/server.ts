@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
@@ -15,6 +16,7 @@ import { BadRequestError, parseFilters } from "../filters.js";
 import type { Feed, FeedHub, FeedItem } from "../ingress/feed.js";
 import { FirehoseFeed } from "../ingress/firehose.js";
 import { ReplayFeed } from "../ingress/replay.js";
+import { LimitError, type Limits } from "../limits.js";
 import type { AppRegistry } from "../store/apps.js";
 import type { DrainsApi } from "./drains.js";
 import { json, problem, rejectUpgrade, sendText } from "./respond.js";
@@ -27,6 +29,7 @@ export interface ApiDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   hub: FeedHub;
+  limits: Limits;
   logger: Logger;
   tailQueue: number;
   tailFlushMs: number;
@@ -74,7 +77,8 @@ export class Api {
     });
     this.server.on("upgrade", (req, socket, head) => {
       this.upgrade(req, socket, head).catch((err) => {
-        const status = err instanceof HttpError ? err.status : err instanceof UnauthorizedError ? 401 : 500;
+        const status =
+          err instanceof HttpError ? err.status : err instanceof UnauthorizedError ? 401 : err instanceof LimitError ? 429 : 500;
         this.audit(req, status, (err as Error).message);
         if (status === 500) d.logger.error({ err }, "websocket upgrade failed");
         rejectUpgrade(socket, status, status === 500 ? "internal error" : (err as Error).message);
@@ -112,6 +116,17 @@ export class Api {
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     let status = 500;
+    if (err instanceof LimitError) {
+      this.d.logger.info(
+        { audit: true, status: 429, path: (req.url ?? "").split("?")[0], remote: req.socket.remoteAddress, reason: err.reason },
+        "limit reached",
+      );
+      if (!res.headersSent) {
+        res.setHeader("retry-after", String(err.retryAfterSec));
+        problem(res, 429, err.message);
+      }
+      return;
+    }
     if (err instanceof HttpError) status = err.status;
     else if (err instanceof UnauthorizedError) status = 401;
     else if (err instanceof BadRequestError || err instanceof InvalidCursorError) status = 400;
@@ -122,12 +137,26 @@ export class Api {
     else res.destroy();
   }
 
+  /** Verifies the bearer token and charges the request to the token's rate limit. */
+  private async principal(req: IncomingMessage): Promise<Principal> {
+    const token = bearer(req.headers.authorization);
+    const p = await this.d.verifier.verify(token);
+    // Keyed by a digest of the token, so the limiter never holds a usable token.
+    this.d.limits.request(
+      createHash("sha256")
+        .update(token as string)
+        .digest("base64url")
+        .slice(0, 22),
+    );
+    return p;
+  }
+
   private async authorize(
     req: IncomingMessage,
     sourceId: string,
     q: URLSearchParams,
   ): Promise<{ principal: Principal; access: Access & { ok: true } }> {
-    const principal = await this.d.verifier.verify(bearer(req.headers.authorization));
+    const principal = await this.principal(req);
     const access = resolveAccess(principal, decodeURIComponent(sourceId), this.d.registry, q.get("tenant"));
     if (!access.ok) throw new HttpError(access.status, access.reason);
     return { principal, access };
@@ -179,7 +208,7 @@ export class Api {
 
   /** Log Cache's meta: the sources this token may read, with how many batches each keeps. */
   private async meta(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const principal = await this.d.verifier.verify(bearer(req.headers.authorization));
+    const principal = await this.principal(req);
     if (!principal.scopes.has("logs.read") && !principal.scopes.has("logs.admin")) throw new HttpError(403, "token lacks scope logs.read");
     const requested = q.get("tenant");
     if (requested !== null && !principal.tenants.includes(requested) && !principal.scopes.has("logs.admin")) {
@@ -231,14 +260,20 @@ export class Api {
   }
 
   private async firehose(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, rawId: string): Promise<void> {
-    const principal = await this.d.verifier.verify(bearer(req.headers.authorization));
+    const principal = await this.principal(req);
     if (!principal.scopes.has("logs.admin")) throw new HttpError(403, "the firehose needs scope logs.admin");
     const id = decodeURIComponent(rawId);
     if (!isValidName(id)) throw new HttpError(400, "subscription id: use 1-128 of A-Z a-z 0-9 _ - starting with a letter or digit");
     const filters = parseFilters(url.searchParams);
+    const slot = this.d.limits.openTail("(firehose)", req.socket.remoteAddress ?? "");
     let tail: Tail | undefined;
     const feed = new FirehoseFeed(this.d.nc, id, this.d.logger);
-    await feed.start((items) => tail?.push(items));
+    await feed
+      .start((items) => tail?.push(items))
+      .catch((err) => {
+        slot();
+        throw err;
+      });
     this.accept(
       req,
       socket,
@@ -247,7 +282,10 @@ export class Api {
         tail = this.tailFor(ws, filters, "tailrace", id);
         return tail;
       },
-      () => feed.stop(),
+      () => {
+        feed.stop();
+        slot();
+      },
     );
   }
 
@@ -277,15 +315,27 @@ export class Api {
       tail = this.tailFor(ws, filters, access.tenant, sourceId);
       return tail;
     };
-    if (cursor) {
-      const replay = new ReplayFeed(this.d.js, this.d.jsm, filter, this.d.logger);
-      await replay.start(cursor, () => tail);
-      this.accept(req, socket, head, make, () => replay.stop());
-      return;
+    const slot = this.d.limits.openTail(access.tenant, req.socket.remoteAddress ?? "");
+    try {
+      if (cursor) {
+        const replay = new ReplayFeed(this.d.js, this.d.jsm, filter, this.d.logger);
+        await replay.start(cursor, () => tail);
+        this.accept(req, socket, head, make, () => {
+          replay.stop();
+          slot();
+        });
+        return;
+      }
+      const listener = (items: FeedItem[]) => tail?.push(items);
+      const feed: Feed = await this.d.hub.acquire(filter, listener);
+      this.accept(req, socket, head, make, () => {
+        this.d.hub.release(feed, listener);
+        slot();
+      });
+    } catch (err) {
+      slot();
+      throw err;
     }
-    const listener = (items: FeedItem[]) => tail?.push(items);
-    const feed: Feed = await this.d.hub.acquire(filter, listener);
-    this.accept(req, socket, head, make, () => this.d.hub.release(feed, listener));
   }
 
   listen(port: number, host: string): Promise<number> {
