@@ -1,6 +1,38 @@
-import { type ConfigOf, duration, int, loadConfig, str, url } from "@tailrace/runtime";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { checkName } from "@tailrace/envelope";
+import { bool, ConfigError, type ConfigOf, duration, int, loadConfig, type Setting, secret, str, url } from "@tailrace/runtime";
 
-/** Every setting of the agent, in one place. docs/CONFIGURATION.md is generated from this. */
+/** `host:port`, or empty for "off". IPv6 hosts go in brackets: `[::1]:514`. */
+export const hostPort = (doc: string, dflt: string): Setting<string> => ({
+  doc,
+  parse(raw) {
+    if (raw === "off") return "";
+    parseHostPort(raw);
+    return raw;
+  },
+  default: dflt,
+});
+
+export function parseHostPort(raw: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(raw.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new Error("must be host:port, e.g. 127.0.0.1:5514 (or `off`)");
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+const name = (doc: string): Setting<string> => ({
+  doc,
+  parse: (raw) => checkName("name", raw),
+  default: "",
+});
+
+const bytes = (doc: string, dflt: number, min: number, max: number): Setting<number> => int(doc, dflt, min, max);
+
+/** Root runs as a system service; anyone else keeps state under their home, so `tailrace agent` runs unprivileged. */
+const defaultStateDir = process.getuid?.() === 0 ? "/var/lib/tailrace/agent" : join(homedir(), ".local", "state", "tailrace", "agent");
+
+/** Every setting of the agent, in one place. docs/CONFIGURATION.md and docs/AGENT.md are generated from this. */
 export const agentSpec = {
   NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
   TAILRACE_AGENT_BUFFER: int("envelopes the agent holds in memory before dropping the oldest of the busiest app", 100_000, 100, 10_000_000),
@@ -8,10 +40,46 @@ export const agentSpec = {
   TAILRACE_AGENT_FLUSH: duration("longest a partial batch waits before it is published", 5),
   TAILRACE_AGENT_IN_FLIGHT: int("NATS publishes awaiting their JetStream ack at once", 32, 1, 1024),
   TAILRACE_AGENT_ID: str("names this agent in NATS and in message ids; defaults to host name and pid", ""),
+  TAILRACE_AGENT_HTTP_ADDR: hostPort("host:port of the agent's /healthz, /readyz and /metrics (`off` to disable)", "127.0.0.1:9466"),
+  TAILRACE_DOCKER_DIR: str("Docker's containers directory (json-file logs); skipped when it does not exist", "/var/lib/docker/containers"),
+  TAILRACE_CRI_DIR: str("the kubelet's pod log directory (CRI logs); skipped when it does not exist", "/var/log/pods"),
+  TAILRACE_STATE_DIR: str("where read offsets (checkpoints) are kept", defaultStateDir),
+  TAILRACE_CGROUP_ROOT: str("cgroup v2 mount to read container metrics from; empty finds it in /proc/self/mountinfo", ""),
+  TAILRACE_SYSLOG_ADDR: hostPort("host:port of the syslog listeners, UDP and TCP (`off` or empty: none)", ""),
+  TAILRACE_INGRESS_ADDR: hostPort("host:port of the local HTTP ingress, POST /v1/envelopes (`off` to disable)", "127.0.0.1:9467"),
+  TAILRACE_INGRESS_TENANT: name("tenant of every envelope the HTTP ingress takes without a token"),
+  TAILRACE_INGRESS_APP: name("source_id of every envelope the HTTP ingress takes without a token (with TAILRACE_INGRESS_TENANT)"),
+  TAILRACE_INGRESS_MAX_BYTES: bytes("largest HTTP ingress request body", 1024 * 1024, 1024, 64 * 1024 * 1024),
+  TAILRACE_JWT_SECRET: secret("HS256 secret that verifies HTTP ingress tokens; without it, only the configured tenant/app is accepted", ""),
+  TAILRACE_DEFAULT_TENANT: name("tenant for Docker containers without a tailrace.tenant label; empty skips them"),
+  TAILRACE_SYSLOG_TENANT: name("tenant for syslog messages that name none (no SD tenant, no tenant.app hostname); empty refuses them"),
+  TAILRACE_LOG_RATE_LIMIT: int(
+    "default per-instance log rate limit in bytes/s; 0 is off (label tailrace.log_rate_limit overrides)",
+    0,
+    0,
+    2 ** 40,
+  ),
+  TAILRACE_METRICS_INTERVAL: duration("how often container and process metrics are emitted", 15_000),
+  TAILRACE_SCAN_INTERVAL: duration("how often the Docker and CRI directories are scanned for new containers", 1000),
+  TAILRACE_FILE_POLL: duration("how often a log file at its end is checked for more data, rotation and removal", 100),
+  TAILRACE_READ_CHUNK: bytes(
+    "bytes read from a log file at once; also the most one crash may repeat per file",
+    256 * 1024,
+    4096,
+    16 * 1024 * 1024,
+  ),
+  TAILRACE_CHECKPOINT_FSYNC: bool("fsync each checkpoint before renaming it into place (survives power loss, costs IO)", true),
 };
 
 export type AgentConfig = ConfigOf<typeof agentSpec>;
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  return loadConfig(agentSpec, env);
+  const c = loadConfig(agentSpec, env);
+  if (!c.TAILRACE_INGRESS_TENANT !== !c.TAILRACE_INGRESS_APP) {
+    throw new ConfigError(["TAILRACE_INGRESS_TENANT and TAILRACE_INGRESS_APP go together: set both or neither"]);
+  }
+  if (c.TAILRACE_JWT_SECRET && c.TAILRACE_JWT_SECRET.length < 16) {
+    throw new ConfigError(["TAILRACE_JWT_SECRET=(secret): must be at least 16 characters"]);
+  }
+  return c;
 }

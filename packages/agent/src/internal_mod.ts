@@ -1,4 +1,11 @@
 export { FairBuffer } from "./buffer/fair.js";
 export { AppClaims } from "./egress/claims.js";
+export { CheckpointStore } from "./ingress/file/checkpoint.js";
+export { parseRfc3339Nano } from "./ingress/file/time.js";
 export { boundary, LineSplitter } from "./ingress/lines.js";
+export { parseCpuStat, readCgroupV2 } from "./ingress/metrics/cgroup.js";
+export { readProcessTree } from "./ingress/metrics/proc.js";
+export { placeSyslog } from "./ingress/syslog/mapping.js";
+export { parseSyslog } from "./ingress/syslog/parse.js";
 export * from "./mod.js";
+export { prometheusText } from "./telemetry/stats.js";

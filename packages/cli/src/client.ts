@@ -1,24 +1,54 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { type Envelope, fromProtoJson } from "@tailrace/envelope";
 import WebSocket from "ws";
 import { ApiError } from "./errors.js";
 import type { ClientSettings } from "./settings.js";
 
-export async function apiGet(s: ClientSettings, path: string): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(`${s.api}${path}`, { headers: { authorization: `Bearer ${s.token}` } });
-  } catch (err) {
-    throw new ApiError(0, `cannot reach ${s.api}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let msg = text;
-    try {
-      msg = (JSON.parse(text) as { error?: string }).error ?? text;
-    } catch {}
-    throw new ApiError(res.status, `${res.status} ${res.statusText}: ${msg.trim()}`);
-  }
-  return JSON.parse(text);
+/**
+ * One API call. https verifies the server's certificate against the system CAs plus `--ca`/`TAILRACE_CA`; there is no
+ * switch to turn verification off.
+ */
+export function apiCall(s: ClientSettings, method: string, path: string, body?: unknown): Promise<unknown> {
+  const url = new URL(`${s.api}${path}`);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string | number> = { authorization: `Bearer ${s.token}` };
+  if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": payload.length });
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (text += d));
+      res.on("end", () => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299) {
+          let msg = text;
+          try {
+            msg = (JSON.parse(text) as { error?: string }).error ?? text;
+          } catch {}
+          reject(new ApiError(status, `${status} ${res.statusMessage ?? ""}: ${msg.trim()}`));
+          return;
+        }
+        try {
+          resolve(text ? JSON.parse(text) : undefined);
+        } catch {
+          reject(new ApiError(status, `the API answered with something that is not JSON`));
+        }
+      });
+    };
+    const req =
+      url.protocol === "https:"
+        ? httpsRequest(url, { method, headers, ...(s.ca ? { ca: s.ca } : {}) }, onResponse)
+        : httpRequest(url, { method, headers }, onResponse);
+    req.on("error", (err: NodeJS.ErrnoException) =>
+      reject(new ApiError(0, `cannot reach ${s.api}: ${err.code ? `${err.code} ` : ""}${err.message}`)),
+    );
+    req.end(payload);
+  });
+}
+
+export function apiGet(s: ClientSettings, path: string): Promise<unknown> {
+  return apiCall(s, "GET", path);
 }
 
 export async function readRecent(s: ClientSettings, app: string, params: URLSearchParams): Promise<Envelope[]> {
@@ -40,6 +70,7 @@ export function openStream(s: ClientSettings, path: string, h: StreamHandlers, s
     const ws = new WebSocket(`${s.api.replace(/^http/, "ws")}${path}`, {
       headers: { authorization: `Bearer ${s.token}` },
       perMessageDeflate: false,
+      ...(s.ca ? { ca: s.ca } : {}),
     });
     const abort = () => ws.close(1000);
     signal?.addEventListener("abort", abort, { once: true });

@@ -8,7 +8,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { verifierFor } from "@tailrace/auth";
 import { AddressGuard, DrainStore } from "@tailrace/drainer";
-import { connectNats, type Logger, type NatsConnection } from "@tailrace/runtime";
+import { connectNats, type Logger, type NatsConnection, serverTls } from "@tailrace/runtime";
 import type { DopplerConfig } from "./config.js";
 import { createDrainsApi } from "./http/drains.js";
 import { Api } from "./http/server.js";
@@ -40,6 +40,8 @@ export class Doppler {
 
   async start(): Promise<void> {
     const c = this.config;
+    // Read the certificate first: a bad TLS setting should stop start-up before anything connects.
+    const tls = serverTls(c.TAILRACE_TLS_CERT, c.TAILRACE_TLS_KEY);
     this.nc = await connectNats({ url: c.NATS_URL, name: "tailrace-doppler", logger: this.logger });
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
@@ -79,6 +81,7 @@ export class Doppler {
       hub: this.hub,
       limits: this.limits,
       logger: this.logger,
+      ...(tls ? { tls } : {}),
       tailQueue: c.TAILRACE_TAIL_QUEUE,
       tailFlushMs: c.TAILRACE_TAIL_FLUSH,
       tailMaxBuffered: c.TAILRACE_TAIL_MAX_BUFFERED,
@@ -87,7 +90,7 @@ export class Doppler {
       metrics: () => this.metricsText(),
     });
     this.port = await this.api.listen(c.TAILRACE_DOPPLER_PORT, c.TAILRACE_DOPPLER_HOST);
-    this.logger.info({ port: this.port, host: c.TAILRACE_DOPPLER_HOST }, "doppler listening");
+    this.logger.info({ port: this.port, host: c.TAILRACE_DOPPLER_HOST, tls: Boolean(tls) }, "doppler listening");
   }
 
   private metricsText(): string {

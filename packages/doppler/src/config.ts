@@ -10,6 +10,8 @@ export const dopplerSpec = {
   TAILRACE_JWT_AUDIENCE: str("required `aud` of tokens, when set", ""),
   TAILRACE_DOPPLER_HOST: str("address the HTTP/websocket API listens on", "0.0.0.0"),
   TAILRACE_DOPPLER_PORT: port("port of the HTTP/websocket API", 8080),
+  TAILRACE_TLS_CERT: str("PEM certificate chain: with TAILRACE_TLS_KEY, the API serves HTTPS/WSS only (TLS 1.2+)", ""),
+  TAILRACE_TLS_KEY: str("PEM private key for TAILRACE_TLS_CERT", ""),
   TAILRACE_RECENT_PER_APP: int(
     "NATS messages (batches) kept per app and envelope kind; each holds one or more envelopes",
     1000,

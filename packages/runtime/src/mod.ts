@@ -20,3 +20,5 @@ export type { Logger, LoggerOptions } from "./logger.js";
 export { createLogger, redactUrl } from "./logger.js";
 export type { NatsConnection, NatsOptions } from "./nats.js";
 export { connectNats } from "./nats.js";
+export type { ServerTls } from "./tls.js";
+export { serverTls, TlsConfigError } from "./tls.js";

@@ -26,7 +26,11 @@ export class FairBuffer {
   private total = 0;
   droppedTotal = 0;
 
-  constructor(readonly capacity: number) {}
+  /** `onDrop` sees each envelope dropped, so whoever waits on it (a source's checkpoint mark) is told. */
+  constructor(
+    readonly capacity: number,
+    private readonly onDrop?: (e: Envelope) => void,
+  ) {}
 
   get size(): number {
     return this.total;
@@ -59,7 +63,10 @@ export class FairBuffer {
     let victim: Lane | undefined;
     for (const l of this.ready) if (!victim || size(l) > size(victim)) victim = l;
     if (!victim || size(victim) === 0) return;
+    const e = victim.items[victim.head] as Envelope;
+    (victim.items as Array<Envelope | undefined>)[victim.head] = undefined;
     victim.head++;
+    this.onDrop?.(e);
     victim.dropped++;
     this.total--;
     this.droppedTotal++;

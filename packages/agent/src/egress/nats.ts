@@ -3,6 +3,7 @@ import { dataSubject, type Envelope, encodeBatch, type Kind, kindOf, lgrNotice }
 import type { Logger } from "@tailrace/runtime";
 import { FairBuffer, type Lane } from "../buffer/fair.js";
 import { type AppClaims, AppOwnedElsewhereError } from "./claims.js";
+import { Mark } from "./mark.js";
 
 export interface PublisherOptions {
   /** Envelopes held in memory before the oldest are dropped. */
@@ -21,7 +22,12 @@ export interface PublisherOptions {
 export interface PublisherStats {
   received: number;
   sent: number;
+  /** All drops; the two fields below say why. */
   dropped: number;
+  /** Dropped oldest-first because the buffer was full. */
+  droppedBufferFull: number;
+  /** Refused because the source_id belongs to another tenant. */
+  droppedForeignApp: number;
   batches: number;
   retries: number;
 }
@@ -31,6 +37,8 @@ interface Pending {
   data: Uint8Array;
   msgID: string;
   count: number;
+  /** Kept until the ack so marks can be released. */
+  batch: Envelope[];
 }
 
 /** Per-app handle that knows its subjects, so the per-envelope path does no validation or string building. */
@@ -45,7 +53,12 @@ export class AppChannel {
     dataSubject(tenant, sourceId, "log");
   }
 
-  write(e: Envelope): void {
+  /**
+   * Queues `e`; never blocks. With a `mark`, the mark settles once `e` (and everything else written under it) is
+   * stored in JetStream or dropped.
+   */
+  write(e: Envelope, mark?: Mark): void {
+    mark?.attach(e);
     const kind = kindOf(e);
     let lane = this.lanes.get(kind);
     if (!lane) {
@@ -66,7 +79,7 @@ export class AppChannel {
  */
 export class NatsPublisher {
   readonly buffer: FairBuffer;
-  readonly stats: PublisherStats = { received: 0, sent: 0, dropped: 0, batches: 0, retries: 0 };
+  readonly stats: PublisherStats = { received: 0, sent: 0, dropped: 0, droppedBufferFull: 0, droppedForeignApp: 0, batches: 0, retries: 0 };
   private inFlight = 0;
   private seq = 0;
   private retry: Pending[] = [];
@@ -82,11 +95,16 @@ export class NatsPublisher {
     private readonly claims: AppClaims,
     private readonly opts: PublisherOptions,
   ) {
-    this.buffer = new FairBuffer(opts.bufferSize);
+    this.buffer = new FairBuffer(opts.bufferSize, (e) => Mark.release(e, true));
   }
 
   channel(tenant: string, sourceId: string): AppChannel {
     return new AppChannel(this, tenant, sourceId);
+  }
+
+  /** Claims `sourceId` for `tenant` now; rejects with {@link AppOwnedElsewhereError} if another tenant owns it. */
+  claim(tenant: string, sourceId: string): Promise<void> {
+    return this.claims.ensure(tenant, sourceId);
   }
 
   /** @internal Called by {@link AppChannel}. */
@@ -94,7 +112,9 @@ export class NatsPublisher {
     this.stats.received++;
     const before = this.buffer.droppedTotal;
     this.buffer.push(lane, e);
-    this.stats.dropped += this.buffer.droppedTotal - before;
+    const dropped = this.buffer.droppedTotal - before;
+    this.stats.dropped += dropped;
+    this.stats.droppedBufferFull += dropped;
     this.schedule();
   }
 
@@ -129,7 +149,7 @@ export class NatsPublisher {
       else this.buffer.pushUnbounded(this.noticeLane(lane), notice);
     }
     if (batch.length === 0) return this.nextBatch();
-    return { subject: lane.subject, data: encodeBatch(batch), msgID: `${this.opts.agentId}-${++this.seq}`, count: batch.length };
+    return { subject: lane.subject, data: encodeBatch(batch), msgID: `${this.opts.agentId}-${++this.seq}`, count: batch.length, batch };
   }
 
   private noticeLane(l: Lane): Lane {
@@ -153,6 +173,7 @@ export class NatsPublisher {
           this.inFlight--;
           this.stats.sent += p.count;
           this.stats.batches++;
+          for (const e of p.batch) Mark.release(e, false);
           this.backoffMs = 0;
           this.flush();
         },
@@ -161,6 +182,8 @@ export class NatsPublisher {
           if (err instanceof AppOwnedElsewhereError) {
             // Not retryable: publishing would put this tenant's lines in another tenant's app.
             this.stats.dropped += p.count;
+            this.stats.droppedForeignApp += p.count;
+            for (const e of p.batch) Mark.release(e, true);
             this.opts.logger.error({ err: err.message, dropped: p.count }, "refusing to publish for an app owned by another tenant");
             this.flush();
             return;

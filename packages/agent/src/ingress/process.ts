@@ -1,10 +1,12 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import type { Envelope, LogType } from "@tailrace/envelope";
+import type { LogType } from "@tailrace/envelope";
 import { nowNs } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
-import type { AppChannel } from "../egress/nats.js";
+import type { InstanceSink } from "./instance.js";
 import { LineSplitter } from "./lines.js";
+
+export { sourceType } from "./instance.js";
 
 export interface SupervisedProcess {
   command: string;
@@ -16,6 +18,8 @@ export interface SupervisedProcess {
   /** Also copy the child's output to ours, as a foreground process manager does. */
   echo: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Per-instance log rate limit in bytes/s; 0 or absent is none. */
+  logRateLimit?: number;
 }
 
 export interface ProcessHandle {
@@ -25,33 +29,12 @@ export interface ProcessHandle {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** The Cloud Foundry source type for a process type: `web` → `APP/PROC/WEB`. */
-export function sourceType(processType: string): string {
-  return `APP/PROC/${processType.toUpperCase()}`;
-}
-
 /**
  * Runs a child the way a container runtime would: every stdout line becomes an OUT log envelope and every stderr
  * line an ERR one, in the order each stream wrote them. Returns once the child is spawned.
  */
-export function superviseProcess(p: SupervisedProcess, channel: AppChannel, logger: Logger): ProcessHandle {
-  const tags = Object.freeze({
-    tenant: p.tenant,
-    app_name: p.app,
-    source_type: sourceType(p.processType),
-    process_type: p.processType,
-  });
-  const partialTags = Object.freeze({ ...tags, partial: "true" });
-  const emit = (type: LogType) => (line: Buffer, partial: boolean) => {
-    const e: Envelope = {
-      timestamp: nowNs(),
-      sourceId: p.app,
-      instanceId: p.instanceId,
-      tags: partial ? partialTags : tags,
-      log: { payload: line, type },
-    };
-    channel.write(e);
-  };
+export function superviseProcess(p: SupervisedProcess, sink: InstanceSink, logger: Logger): ProcessHandle {
+  const emit = (type: LogType) => (line: Buffer, partial: boolean) => sink.logPart(line, type, nowNs(), partial);
 
   const child = spawn(p.command, p.args, { stdio: ["inherit", "pipe", "pipe"], env: p.env ?? process.env });
   const out = new LineSplitter(emit("OUT"));

@@ -20,6 +20,7 @@ export async function firehose(argv: string[]): Promise<number> {
       "source-type": { type: "string" },
       api: { type: "string" },
       token: { type: "string" },
+      ca: { type: "string" },
     },
   });
   if (!values.subscription) throw new UsageError(`--subscription is required\n${firehoseUsage}`);

@@ -12,7 +12,8 @@ export const logsUsage = `tailrace logs APP [--recent] [--follow] [--json] [--ra
   --raw           print terminal control characters as they are (by default they are made visible)
   --tenant T      the tenant to read, when the token carries several
   --api URL       the doppler (TAILRACE_API, default http://127.0.0.1:8080)
-  --token JWT     the bearer token (TAILRACE_TOKEN)`;
+  --token JWT     the bearer token (TAILRACE_TOKEN)
+  --ca FILE       a CA to trust for an https API besides the system's (TAILRACE_CA)`;
 
 export async function logs(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,6 +29,7 @@ export async function logs(argv: string[]): Promise<number> {
       instance: { type: "string" },
       api: { type: "string" },
       token: { type: "string" },
+      ca: { type: "string" },
     },
   });
   const app = positionals[0];

@@ -4,7 +4,7 @@ import { checkName } from "@tailrace/envelope";
 import { createLogger } from "@tailrace/runtime";
 import { UsageError } from "../errors.js";
 
-export const runUsage = `tailrace run --tenant T --app A [--process web] [--instance 0] [--quiet] -- CMD ARGS...
+export const runUsage = `tailrace run --tenant T --app A [--process web] [--instance 0] [--log-rate-limit BYTES] [--quiet] -- CMD ARGS...
   Supervises CMD as a container runtime would: stdout lines become OUT and stderr lines ERR log envelopes of app A,
   published to NATS (NATS_URL). Exits with CMD's exit code.`;
 
@@ -19,6 +19,7 @@ export async function run(argv: string[]): Promise<number> {
       process: { type: "string", default: "web" },
       instance: { type: "string", default: "0" },
       quiet: { type: "boolean" },
+      "log-rate-limit": { type: "string" },
     },
   });
   if (!values.tenant || !values.app) throw new UsageError(`--tenant and --app are required\n${runUsage}`);
@@ -42,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     processType: values.process,
     instanceId: values.instance,
     echo: !values.quiet,
+    ...(values["log-rate-limit"] ? { logRateLimit: rateLimit(values["log-rate-limit"]) } : {}),
   });
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
   process.on("SIGINT", forward("SIGINT"));
@@ -50,4 +52,9 @@ export async function run(argv: string[]): Promise<number> {
   const unsent = await agent.stop();
   if (unsent > 0) process.stderr.write(`tailrace: ${unsent} envelopes could not be delivered to NATS\n`);
   return code;
+}
+
+function rateLimit(raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError("--log-rate-limit must be a positive number of bytes per second");
+  return Number(raw);
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -12,9 +13,10 @@ import { type LocalNats, startLocalNats } from "../nats_server.js";
 import { knownSettings } from "../settings.js";
 import { untilSignal } from "../signals.js";
 
-export const upUsage = `tailrace up [--port P] [--dir .tailrace]
+export const upUsage = `tailrace up [--port P] [--dir .tailrace] [--tls]
   Runs the whole stack in the foreground: nats-server (unless NATS_URL is set), the doppler, the agent and a demo app
-  under tenant "demo". Prints the API URL, a dev token and commands to try. Ctrl-C stops everything.`;
+  under tenant "demo". Prints the API URL, a dev token and commands to try. Ctrl-C stops everything.
+  --tls serves the API over HTTPS with a self-signed development certificate (made with openssl under the dir).`;
 
 /** The dev secret persists under the state dir, so tokens printed by one `up` keep working after a restart. */
 function devSecret(dir: string): string {
@@ -26,10 +28,23 @@ function devSecret(dir: string): string {
   return s;
 }
 
+/** A self-signed certificate for localhost and 127.0.0.1, made once with openssl and kept under `dir`. */
+function devCertificate(dir: string): { cert: string; key: string } {
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  if (!existsSync(cert) || !existsSync(key)) {
+    // biome-ignore format: one openssl invocation
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "90",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert], { stdio: "ignore" });
+  }
+  return { cert, key };
+}
+
 export async function up(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: "string", default: "8080" }, dir: { type: "string", default: ".tailrace" } },
+    options: { port: { type: "string", default: "8080" }, dir: { type: "string", default: ".tailrace" }, tls: { type: "boolean" } },
   });
   checkUnknown(knownSettings);
   const dir = resolve(values.dir);
@@ -43,12 +58,14 @@ export async function up(argv: string[]): Promise<number> {
     natsUrl = nats.url;
   }
   const secret = devSecret(dir);
+  const tls = values.tls ? devCertificate(join(dir, "tls")) : undefined;
   const env = {
     ...process.env,
     NATS_URL: natsUrl,
     TAILRACE_JWT_SECRET: secret,
     TAILRACE_DOPPLER_PORT: values.port,
     TAILRACE_DOPPLER_HOST: "127.0.0.1",
+    ...(tls ? { TAILRACE_TLS_CERT: tls.cert, TAILRACE_TLS_KEY: tls.key } : {}),
   };
   const doppler = new Doppler(loadDopplerConfig(env), logger.child({ component: "doppler" }));
   const agent = new Agent(loadAgentConfig(env), logger.child({ component: "agent" }));
@@ -93,7 +110,7 @@ export async function up(argv: string[]): Promise<number> {
     throw err;
   }
 
-  const api = `http://127.0.0.1:${doppler.port}`;
+  const api = `${tls ? "https://localhost" : "http://127.0.0.1"}:${doppler.port}`;
   const token = await mintToken({
     secret,
     tenants: ["demo"],
@@ -112,9 +129,10 @@ export async function up(argv: string[]): Promise<number> {
       "Try, in another terminal:",
       `  export TAILRACE_API=${api}`,
       `  export TAILRACE_TOKEN=${token}`,
+      ...(tls ? [`  export TAILRACE_CA=${tls.cert}    # trust the development certificate (curl: --cacert)`] : []),
       "  pnpm exec tailrace logs demo --recent",
       "  pnpm exec tailrace logs demo",
-      `  curl -H "Authorization: Bearer $TAILRACE_TOKEN" '${api}/api/v1/read/demo?limit=5'`,
+      `  curl${tls ? ` --cacert ${tls.cert}` : ""} -H "Authorization: Bearer $TAILRACE_TOKEN" '${api}/api/v1/read/demo?limit=5'`,
       "",
       `Mint other tokens with: TAILRACE_JWT_SECRET=$(cat ${join(dir, "jwt-secret")}) pnpm exec tailrace token --tenant demo`,
       "Ctrl-C stops everything.",

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { bearer, type Principal, UnauthorizedError, type Verifier } from "@tailrace/auth";
 import { appFilter, isValidName } from "@tailrace/envelope";
-import type { Logger } from "@tailrace/runtime";
+import type { Logger, ServerTls } from "@tailrace/runtime";
 import { WebSocketServer } from "ws";
 import { type Access, resolveAccess } from "../access.js";
 import { type Cursor, InvalidCursorError, parseCursor } from "../cursor.js";
@@ -31,6 +32,8 @@ export interface ApiDeps {
   hub: FeedHub;
   limits: Limits;
   logger: Logger;
+  /** Serve HTTPS/WSS only. */
+  tls?: ServerTls;
   tailQueue: number;
   tailFlushMs: number;
   tailMaxBuffered: number;
@@ -72,9 +75,10 @@ export class Api {
   private readonly pinger: NodeJS.Timeout;
 
   constructor(private readonly d: ApiDeps) {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.route(req, res).catch((err) => this.fail(req, res, err));
-    });
+    };
+    this.server = d.tls ? createTlsServer(d.tls, handler) : createServer(handler);
     this.server.on("upgrade", (req, socket, head) => {
       this.upgrade(req, socket, head).catch((err) => {
         const status =

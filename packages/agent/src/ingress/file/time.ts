@@ -1,0 +1,17 @@
+const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d\d):(\d\d))$/;
+
+/**
+ * Parses the RFC 3339 timestamps Docker and CRI runtimes write (Go's RFC3339Nano: up to nine fraction digits,
+ * `Z` or `±hh:mm`) into nanoseconds since the epoch, keeping every digit. Undefined for anything else.
+ */
+export function parseRfc3339Nano(s: string): bigint | undefined {
+  const m = RFC3339.exec(s);
+  if (!m) return undefined;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (Number.isNaN(ms) || Number(m[2]) > 12 || Number(m[3]) > 31 || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60) {
+    return undefined;
+  }
+  const frac = m[7] ? BigInt(m[7].padEnd(9, "0")) : 0n;
+  const offset = m[9] ? (m[9] === "+" ? 1 : -1) * (Number(m[10]) * 3600 + Number(m[11]) * 60) : 0;
+  return (BigInt(ms) / 1000n - BigInt(offset)) * 1_000_000_000n + frac;
+}

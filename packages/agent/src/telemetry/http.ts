@@ -1,0 +1,44 @@
+import { createServer, type Server } from "node:http";
+import { type Readiness, readyzBody } from "@tailrace/runtime";
+
+/** The agent's own endpoints: `/healthz` (alive), `/readyz` (connected and started) and `/metrics` (Prometheus). */
+export class AgentHttp {
+  private readonly server: Server;
+
+  constructor(readiness: Readiness, metrics: () => string) {
+    this.server = createServer((req, res) => {
+      const path = new URL(req.url ?? "/", "http://agent").pathname;
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.writeHead(405, { allow: "GET" }).end();
+      } else if (path === "/healthz") {
+        res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      } else if (path === "/readyz") {
+        const r = readyzBody(readiness);
+        res.writeHead(r.status, { "content-type": "application/json" }).end(r.body);
+      } else if (path === "/metrics") {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(metrics());
+      } else {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      }
+    });
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    return typeof addr === "object" && addr ? addr.port : 0;
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => {
+      this.server.close(() => r());
+      this.server.closeAllConnections();
+    });
+  }
+}
