@@ -2,8 +2,8 @@ import { testToken, waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DrainStack, firstSeen, frameReceiver, msgOf, type Publisher, startDrainStack } from "./drain_helpers.js";
 
-/** The issue asks for 60 s; the suite runs 10 s so it stays quick. TAILRACE_TEST_DRAIN_OUTAGE_S=60 runs the full one. */
-const OUTAGE_S = Number(process.env.TAILRACE_TEST_DRAIN_OUTAGE_S ?? 10);
+/** The issue asks for 60 s down, and that is what the suite runs; TAILRACE_TEST_DRAIN_OUTAGE_S shortens it for local iteration. */
+const OUTAGE_S = Number(process.env.TAILRACE_TEST_DRAIN_OUTAGE_S ?? 60);
 const RATE = 1000;
 
 /** Publishes `RATE` lines a second over two instances until `until()` says stop; returns how many per instance. */
