@@ -20,19 +20,7 @@ export interface Stack {
 /** A real nats-server and a doppler in this process, on free loopback ports. */
 export async function startStack(extra: Record<string, string> = {}): Promise<Stack> {
   const nats = await startNatsServer();
-  const env = {
-    NATS_URL: nats.url,
-    TAILRACE_JWT_SECRET: TEST_JWT_SECRET,
-    TAILRACE_DOPPLER_PORT: "0",
-    TAILRACE_DOPPLER_HOST: "127.0.0.1",
-    ...extra,
-  };
-  const doppler = new Doppler(
-    loadDopplerConfig(env),
-    createLogger({ name: "test-doppler", level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-  );
-  await doppler.start();
-  const api = `http://127.0.0.1:${doppler.port}`;
+  const { doppler, api, env } = await extraDoppler(nats.url, extra);
   return {
     nats,
     doppler,
@@ -173,9 +161,12 @@ export async function testPublisher(natsUrl: string): Promise<TestPublisher> {
   };
 }
 
-/** Starts one more doppler on an existing NATS, sharing the test secret. */
-export async function extraDoppler(natsUrl: string, extra: Record<string, string> = {}): Promise<{ doppler: DopplerT; api: string }> {
-  const env = {
+/** Starts a doppler (in this process) on a NATS server, with the test secret, on a free loopback port. */
+export async function extraDoppler(
+  natsUrl: string,
+  extra: Record<string, string> = {},
+): Promise<{ doppler: DopplerT; api: string; env: Record<string, string> }> {
+  const env: Record<string, string> = {
     NATS_URL: natsUrl,
     TAILRACE_JWT_SECRET: TEST_JWT_SECRET,
     TAILRACE_DOPPLER_PORT: "0",
@@ -187,5 +178,5 @@ export async function extraDoppler(natsUrl: string, extra: Record<string, string
     createLogger({ name: "test-doppler", level: process.env.TEST_LOG_LEVEL ?? "silent" }),
   );
   await doppler.start();
-  return { doppler, api: `http://127.0.0.1:${doppler.port}` };
+  return { doppler, api: `http://${env.TAILRACE_DOPPLER_HOST}:${doppler.port}`, env };
 }

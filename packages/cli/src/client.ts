@@ -102,3 +102,44 @@ export function openStream(s: ClientSettings, path: string, h: StreamHandlers, s
     });
   });
 }
+
+/**
+ * Follows a websocket stream until Ctrl-C: reconnects after network trouble with capped backoff, resuming from the
+ * last cursor the stream sent (when it sends cursors), and gives up only when the doppler refuses (401/403/404).
+ */
+export async function follow(
+  s: ClientSettings,
+  path: (cursor: string | undefined) => string,
+  onBatch: (batch: Envelope[]) => void,
+): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let cursor: string | undefined;
+  let delay = 250;
+  while (!controller.signal.aborted) {
+    try {
+      await openStream(
+        s,
+        path(cursor),
+        {
+          onOpen: () => {
+            delay = 250;
+          },
+          onBatch: (batch, c) => {
+            onBatch(batch);
+            if (c) cursor = c;
+          },
+        },
+        controller.signal,
+      );
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      if (controller.signal.aborted) break;
+      process.stderr.write(`tailrace: ${(err as Error).message}; reconnecting in ${delay} ms\n`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}

@@ -1,3 +1,2 @@
-export { COMMAND_NAMES } from "./commands/index.js";
-export { cfLines, cfTime, neutralise, PartJoiner } from "./format.js";
-export { knownSettings } from "./settings.js";
+// What sibling packages and tests may use: everything public, and (when there is any) what only they need.
+export * from "./mod.js";

@@ -1,14 +1,2 @@
-export { CRI_CHUNK, CriContainer } from "./cri_logs.js";
-export { containerId, DOCKER_CHUNK, DockerContainer, rfc3339Nano } from "./docker_logs.js";
-export type { NatsServer, NatsServerOptions } from "./nats_server.js";
-export { natsServerBin, startNatsServer } from "./nats_server.js";
-export type { ParsedSyslog, Rsyslog, RsyslogOptions, RsyslogTls } from "./rsyslog.js";
-export { startRsyslog } from "./rsyslog.js";
-export type { RsyslogForwarder } from "./rsyslog_forward.js";
-export { RSYSLOGD, startRsyslogForwarder } from "./rsyslog_forward.js";
-export type { CertFiles, TestPki } from "./tls.js";
-export { makeTestPki } from "./tls.js";
-export type { TempDir } from "./tmp.js";
-export { tempDir } from "./tmp.js";
-export { TEST_JWT_SECRET, testToken } from "./tokens.js";
-export { waitFor } from "./wait.js";
+// What sibling packages and tests may use: everything public, and (when there is any) what only they need.
+export * from "./mod.js";

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { type Envelope, toProtoJson } from "@tailrace/envelope";
-import { openStream } from "../client.js";
-import { ApiError, UsageError } from "../errors.js";
+import { follow } from "../client.js";
+import { UsageError } from "../errors.js";
 import { cfLines } from "../format.js";
 import { clientSettings } from "../settings.js";
 
@@ -32,25 +32,10 @@ export async function firehose(argv: string[]): Promise<number> {
     const line = values.json ? toProtoJson(e) : `${e.tags.tenant ?? "?"}/${e.sourceId} ${cfLines(e, values.raw).join("\n")}`;
     process.stdout.write(`${line}\n`);
   };
-  const controller = new AbortController();
-  process.once("SIGINT", () => controller.abort());
-  process.once("SIGTERM", () => controller.abort());
-  let delay = 250;
-  while (!controller.signal.aborted) {
-    try {
-      await openStream(
-        s,
-        `/v1/firehose/${encodeURIComponent(values.subscription)}?${q}`,
-        { onBatch: (b) => b.forEach(print), onOpen: () => (delay = 250) },
-        controller.signal,
-      );
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      if (controller.signal.aborted) break;
-      process.stderr.write(`tailrace: ${(err as Error).message}; reconnecting in ${delay} ms\n`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5000);
-    }
-  }
+  await follow(
+    s,
+    () => `/v1/firehose/${encodeURIComponent(values.subscription as string)}?${q}`,
+    (batch) => batch.forEach(print),
+  );
   return 0;
 }

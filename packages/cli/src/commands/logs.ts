@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { type Envelope, toProtoJson } from "@tailrace/envelope";
-import { openStream, readRecent } from "../client.js";
-import { ApiError, UsageError } from "../errors.js";
+import { follow, readRecent } from "../client.js";
+import { UsageError } from "../errors.js";
 import { cfLines, PartJoiner } from "../format.js";
 import { clientSettings } from "../settings.js";
 
@@ -58,37 +58,14 @@ export async function logs(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  let cursor: string | undefined;
-  let delay = 250;
-  while (!controller.signal.aborted) {
-    const q = new URLSearchParams(params);
-    if (cursor) q.set("cursor", cursor);
-    try {
-      await openStream(
-        s,
-        `/v1/apps/${encodeURIComponent(app)}/stream?${q}`,
-        {
-          onOpen: () => {
-            delay = 250;
-          },
-          onBatch: (batch, c) => {
-            for (const e of batch) print(e);
-            if (c) cursor = c;
-          },
-        },
-        controller.signal,
-      );
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      if (controller.signal.aborted) break;
-      process.stderr.write(`tailrace: ${(err as Error).message}; reconnecting in ${delay} ms\n`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5000);
-    }
-  }
+  await follow(
+    s,
+    (cursor) => {
+      const q = new URLSearchParams(params);
+      if (cursor) q.set("cursor", cursor);
+      return `/v1/apps/${encodeURIComponent(app)}/stream?${q}`;
+    },
+    (batch) => batch.forEach(print),
+  );
   return 0;
 }
