@@ -64,7 +64,7 @@ export const agentSpec = {
   TAILRACE_FILE_POLL: duration("how often a log file at its end is checked for more data, rotation and removal", 100),
   TAILRACE_READ_CHUNK: bytes(
     "bytes read from a log file at once; also the most one crash may repeat per file",
-    256 * 1024,
+    128 * 1024,
     4096,
     16 * 1024 * 1024,
   ),
