@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
 APT_RUNTIME=(nats-server)
-APT_TEST=(rsyslog rsyslog-gnutls rsyslog-openssl prometheus)
+APT_TEST=(rsyslog rsyslog-gnutls rsyslog-openssl prometheus chromium)
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1

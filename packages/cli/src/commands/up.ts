@@ -126,6 +126,8 @@ export async function up(argv: string[]): Promise<number> {
       `  NATS       ${natsUrl}${nats ? ` (store ${join(dir, "nats")})` : ""}`,
       "  Demo app   tenant demo, app demo: a line a second",
       "",
+      `  Console    ${api}/#token=${token}&app=demo`,
+      "",
       "Try, in another terminal:",
       `  export TAILRACE_API=${api}`,
       `  export TAILRACE_TOKEN=${token}`,

@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { bearer, type Principal, UnauthorizedError, type Verifier } from "@tailrace/auth";
+import { bearerFromProtocols, handleConsole, selectProtocol } from "@tailrace/console";
 import { appFilter, isValidName } from "@tailrace/envelope";
 import type { Logger, ServerTls } from "@tailrace/runtime";
 import { WebSocketServer } from "ws";
@@ -65,6 +66,13 @@ function intParam(q: URLSearchParams, name: string): bigint | undefined {
   return BigInt(v);
 }
 
+/** The bearer credential: the Authorization header, or on a websocket upgrade the token offered as a subprotocol. */
+function credentials(req: IncomingMessage): string | undefined {
+  if (req.headers.authorization) return req.headers.authorization;
+  const t = req.headers.upgrade ? bearerFromProtocols(req.headers["sec-websocket-protocol"]) : undefined;
+  return t ? `Bearer ${t}` : undefined;
+}
+
 /** The doppler's HTTP and websocket API. Every route but health and metrics needs a bearer token. */
 export class Api {
   readonly server: Server;
@@ -89,7 +97,14 @@ export class Api {
       });
     });
     // perMessageDeflate off: compressing every frame costs more CPU than log lines save on the wire.
-    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+    // A browser cannot set headers on a websocket: the console offers its token as a subprotocol after the
+    // `tailrace.bearer` marker, and only the marker is echoed back, never the token.
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: 4096,
+      handleProtocols: (p) => selectProtocol(p),
+    });
     const alive = new WeakMap<object, boolean>();
     this.wss.on("connection", (ws) => {
       alive.set(ws, true);
@@ -143,7 +158,7 @@ export class Api {
 
   /** Verifies the bearer token and charges the request to the token's rate limit. */
   private async principal(req: IncomingMessage): Promise<Principal> {
-    const token = bearer(req.headers.authorization);
+    const token = bearer(credentials(req));
     const p = await this.d.verifier.verify(token);
     // Keyed by a digest of the token, so the limiter never holds a usable token.
     this.d.limits.request(
@@ -169,6 +184,7 @@ export class Api {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://doppler");
     const path = url.pathname;
+    if (await handleConsole(req, res, url)) return;
     if (this.d.drains && (await this.d.drains.handle(req, res, url))) return;
     if (req.method !== "GET") throw new HttpError(404, "no such route");
     if (path === "/healthz") return sendText(res, 200, "ok\n");
