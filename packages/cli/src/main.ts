@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ListenError } from "@tailrace/doppler";
 import { InvalidEnvelopeError, InvalidNameError } from "@tailrace/envelope";
 import { ConfigError } from "@tailrace/runtime";
 import { COMMANDS } from "./commands/index.js";
@@ -37,7 +38,7 @@ main(process.argv.slice(2)).then(
       err instanceof InvalidEnvelopeError ||
       (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     process.stderr.write(`tailrace: ${err.message}\n`);
-    if (!(usage || err instanceof ApiError)) process.stderr.write(`${err.stack ?? ""}\n`);
+    if (!(usage || err instanceof ApiError || err instanceof ListenError)) process.stderr.write(`${err.stack ?? ""}\n`);
     process.exit(usage ? 2 : 1);
   },
 );

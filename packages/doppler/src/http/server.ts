@@ -66,6 +66,11 @@ function intParam(q: URLSearchParams, name: string): bigint | undefined {
   return BigInt(v);
 }
 
+/** The API's address is taken or not allowed. */
+export class ListenError extends Error {
+  override name = "ListenError";
+}
+
 /** The bearer credential: the Authorization header, or on a websocket upgrade the token offered as a subprotocol. */
 function credentials(req: IncomingMessage): string | undefined {
   if (req.headers.authorization) return req.headers.authorization;
@@ -360,7 +365,15 @@ export class Api {
 
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
+      this.server.once("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "EADDRINUSE" || err.code === "EACCES") {
+          reject(
+            new ListenError(`cannot listen on ${host}:${port} (${err.code}): choose another port with --port or TAILRACE_DOPPLER_PORT`, {
+              cause: err,
+            }),
+          );
+        } else reject(err);
+      });
       this.server.listen(port, host, () => {
         this.server.off("error", reject);
         const a = this.server.address();
