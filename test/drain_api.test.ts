@@ -140,5 +140,16 @@ describe("drains API", () => {
     expect(logs).not.toContain("s3cr3t"); // ...the password never
     expect(logs).not.toContain("hunter2");
     expect(JSON.stringify(drainer.stats())).not.toContain("s3cr3t");
+
+    // The listing shows the drain's last error, as its LGR line said it, so a console can show it on first load.
+    const listed = await waitFor("the last error in the listing", async () => {
+      const res = await fetch(`${ds.api}/v1/apps/creds/drains`, { headers: { authorization: `Bearer ${writer}` } });
+      const body = (await res.json()) as { drains: Array<{ url: string; last_error?: { at: string; message: string } }> };
+      return body.drains[0]?.last_error ? body : undefined;
+    });
+    const d = listed.drains[0];
+    expect(d?.last_error?.message).toMatch(/^Tailrace drain https:\/\/127\.0\.0\.1:1\/drain failed: .*ECONNREFUSED/);
+    expect(Date.parse(d?.last_error?.at ?? "")).toBeGreaterThan(Date.now() - 60_000);
+    expect(JSON.stringify(listed)).not.toContain("s3cr3t");
   });
 });

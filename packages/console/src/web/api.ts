@@ -26,6 +26,8 @@ export interface Drain {
   url: string;
   created: string;
   tls?: unknown;
+  /** The drain's latest failure, kept by the drainer (RFC 3339 time; the message as its LGR notice said it). */
+  last_error?: { at: string; message: string };
 }
 
 /** The path and query of an app's resource, with `tenant` when the token carries several. */

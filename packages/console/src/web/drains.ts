@@ -119,10 +119,15 @@ export class DrainsPanel {
         rm.addEventListener("click", () => void this.remove(d.id));
         row.append(rm);
       }
-      const err = this.lastError.get(d.id);
+      // The newest of what the drainer recorded and what this page saw in the stream since it opened.
+      const seen = this.lastError.get(d.id);
+      const kept = d.last_error;
       const status = document.createElement("div");
-      status.className = err ? "drain-error" : "muted";
-      status.textContent = err ? `Last error: ${err.head.split(" ")[0]} ${err.text}` : "No error reported since the page opened.";
+      status.className = seen || kept ? "drain-error" : "muted";
+      if (seen && (!kept || Number(BigInt(seen.ts) / 1_000_000n) >= Date.parse(kept.at)))
+        status.textContent = `Last error: ${seen.head.split(" ")[0]} ${seen.text}`;
+      else if (kept) status.textContent = `Last error: ${new Date(kept.at).toLocaleString()} ${kept.message}`;
+      else status.textContent = "No error reported.";
       row.append(status);
       items.push(row);
     }

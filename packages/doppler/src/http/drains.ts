@@ -119,7 +119,8 @@ export function createDrainsApi(d: DrainsApiDeps): DrainsApi {
       const sourceId = decodeId(list[1] as string);
       if (req.method === "GET") {
         const { tenant } = await authorize(req, sourceId, url.searchParams, undefined);
-        json(res, 200, { drains: (await d.store.list(tenant, sourceId)).map(toPublic) });
+        const [bindings, errors] = await Promise.all([d.store.list(tenant, sourceId), d.store.lastErrors(tenant, sourceId)]);
+        json(res, 200, { drains: bindings.map((b) => toPublic(b, errors.get(b.id))) });
         return true;
       }
       if (req.method === "POST") {

@@ -16,6 +16,8 @@ export class Notices {
     private readonly publish: PublishNotice,
     private readonly anonymizedUrl: string,
     private readonly intervalMs: number,
+    /** Also told each error line that goes out, to keep the drain's last error where the API can show it. */
+    private readonly record?: (text: string) => void,
   ) {}
 
   error(reason: string): void {
@@ -27,7 +29,9 @@ export class Notices {
     this.lastError = now;
     const more = this.suppressed > 0 ? ` (${this.suppressed} more errors since the last notice)` : "";
     this.suppressed = 0;
-    void this.publish(`Tailrace drain ${this.anonymizedUrl} failed: ${reason}; retrying${more}`);
+    const text = `Tailrace drain ${this.anonymizedUrl} failed: ${reason}; retrying${more}`;
+    void this.publish(text);
+    this.record?.(text);
   }
 
   /** Messages a drain gave up on: `N messages lost for drain <url>`. */

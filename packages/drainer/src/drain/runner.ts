@@ -12,6 +12,7 @@ import { type DrainUrl, parseDrainUrl } from "../binding/url.js";
 import { createWriter, type WriterSettings } from "../egress/factory.js";
 import { type Binding, bindingKey } from "../store/bindings.js";
 import type { Leases } from "../store/leases.js";
+import { DrainStatusWriter } from "../store/status.js";
 import { Notices } from "./notices.js";
 import { Pipeline, type PipelineSettings } from "./pipeline.js";
 import type { DrainStats } from "./stats.js";
@@ -60,7 +61,16 @@ export class DrainRunner {
       lag: 0,
       lost: 0,
     };
-    this.notices = new Notices((text) => this.notice(text), this.url.anonymized, d.noticeIntervalMs);
+    const status = new DrainStatusWriter(d.nc);
+    this.notices = new Notices(
+      (text) => this.notice(text),
+      this.url.anonymized,
+      d.noticeIntervalMs,
+      (text) =>
+        void status
+          .record(this.key, text)
+          .catch((err) => this.log.warn({ err: (err as Error).message }, "could not record the drain's last error")),
+    );
   }
 
   start(): void {

@@ -10,6 +10,7 @@ import { checkName } from "@tailrace/envelope";
 import { anonymize } from "../binding/anonymize.js";
 import { type DrainTls, describeTls } from "../binding/tls.js";
 import { DrainExistsError, DrainLimitError } from "../errors.js";
+import { type DrainError, lastErrors, openStatus } from "./status.js";
 
 export const DRAINS_BUCKET = "tailrace_drains";
 
@@ -30,15 +31,23 @@ export interface PublicBinding {
   url: string;
   created: string;
   tls?: { ca: boolean; client_cert?: string };
+  /** The drain's latest failure, as its LGR notice said it. */
+  last_error?: { at: string; message: string };
 }
 
 export function bindingKey(b: Pick<Binding, "tenant" | "sourceId" | "id">): string {
   return `${b.tenant}.${b.sourceId}.${b.id}`;
 }
 
-export function toPublic(b: Binding): PublicBinding {
+export function toPublic(b: Binding, lastError?: DrainError): PublicBinding {
   const tls = describeTls(b.tls);
-  return { id: b.id, url: anonymize(b.url), created: new Date(b.created).toISOString(), ...(tls ? { tls } : {}) };
+  return {
+    id: b.id,
+    url: anonymize(b.url),
+    created: new Date(b.created).toISOString(),
+    ...(tls ? { tls } : {}),
+    ...(lastError ? { last_error: { at: new Date(lastError.at).toISOString(), message: lastError.message } } : {}),
+  };
 }
 
 /** Parses a stored value; undefined for anything unreadable (logged by the caller by key only). */
@@ -54,16 +63,26 @@ export function parseBinding(data: Uint8Array): Binding | undefined {
 }
 
 export class DrainStore {
-  private constructor(readonly kv: KV) {}
+  private constructor(
+    readonly kv: KV,
+    private readonly status: KV,
+  ) {}
 
-  /** Opens the bucket, creating it when no one has yet. */
+  /** Opens the bindings and status buckets, creating them when no one has yet. */
   static async open(nc: NatsConnection, replicas = 1): Promise<DrainStore> {
     const kvm = new Kvm(nc);
+    let kv: KV;
     try {
-      return new DrainStore(await kvm.create(DRAINS_BUCKET, { history: 1, replicas }));
+      kv = await kvm.create(DRAINS_BUCKET, { history: 1, replicas });
     } catch {
-      return new DrainStore(await kvm.open(DRAINS_BUCKET)); // exists with other settings
+      kv = await kvm.open(DRAINS_BUCKET); // exists with other settings
     }
+    return new DrainStore(kv, await openStatus(nc, replicas));
+  }
+
+  /** Each drain's latest error, by drain id, for the API's listing. */
+  lastErrors(tenant: string, sourceId: string): Promise<Map<string, DrainError>> {
+    return lastErrors(this.status, checkName("tenant", tenant), checkName("source_id", sourceId));
   }
 
   async list(tenant: string, sourceId: string): Promise<Binding[]> {
