@@ -10,6 +10,7 @@ const SCENARIOS = {
   agent_docker: { file: "./agent_docker.mjs", title: "Agent reading Docker json-file logs" },
   drain_syslog: { file: "./drain_syslog.mjs", title: "Drainer → one TCP syslog drain" },
   doppler_tails: { file: "./doppler_tails.mjs", title: "Doppler: many tails, recent reads, idle memory" },
+  metrics_scrape: { file: "./metrics_scrape.mjs", title: "Doppler: scraping a tenant with 1,000 instances × 10 metrics" },
   console_render: { file: "./console_render.mjs", title: "Web console in headless Chromium at 5,000 lines/s" },
 };
 

@@ -23,7 +23,9 @@ describe("tailrace logs --follow", () => {
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const lines = () => out.split("\n").filter(Boolean);
-    await waitFor("the CLI's tail", async () => /tailrace_doppler_tails_open 1/.test(await (await fetch(`${first.api}/metrics`)).text()));
+    await waitFor("the CLI's tail", async () =>
+      /tailrace_tails_open\{component="doppler",kind="tail"\} 1/.test(await (await fetch(`${first.api}/metrics`)).text()),
+    );
 
     const pub = await testPublisher(stack.nats.url);
     await pub.lines("acme", "follow-app", 0, 1000, 2000);

@@ -8,11 +8,18 @@ import { parse } from "yaml";
 
 interface Service {
   image?: string;
+  volumes?: string[];
   build?: unknown;
   command?: string[];
   environment?: Record<string, string>;
   depends_on?: string[];
 }
+
+const NATS_CONF = "deploy/nats/nats.conf";
+const AUTH_CONF = readFileSync(new URL("../deploy/nats/auth.conf", import.meta.url), "utf8");
+
+/** `{ user: NAME, password: $VAR ... }` entries of auth.conf, as user → password variable. */
+const natsUsers = new Map([...AUTH_CONF.matchAll(/\{\s*user:\s*(\w+),\s*password:\s*\$(\w+)/g)].map((m) => [m[1], m[2]]));
 
 const compose = parse(readFileSync(new URL("../docker-compose.yml", import.meta.url), "utf8"), { merge: true }) as {
   services: Record<string, Service>;
@@ -44,6 +51,29 @@ describe("docker-compose.yml", () => {
         if (!("default" in setting)) expect(svc.environment, `${name} must set required ${key}`).toHaveProperty(key);
       }
       for (const dep of svc.depends_on ?? []) expect(compose.services).toHaveProperty(dep);
+    }
+  });
+
+  it("compose - every NATS node loads deploy/nats/nats.conf and gets every password its auth.conf reads", () => {
+    expect(readFileSync(new URL(`../${NATS_CONF}`, import.meta.url), "utf8")).toMatch(/^include auth\.conf$/m);
+    expect([...natsUsers.keys()].sort()).toEqual(["admin", "agent", "doppler", "drainer", "sys"]);
+    const nats = Object.entries(compose.services).filter(([name]) => name.startsWith("nats-"));
+    for (const [name, svc] of nats) {
+      const c = svc.command ?? [];
+      expect(c[c.indexOf("-c") + 1], `${name} runs the shipped config`).toBe("/etc/nats/nats.conf");
+      expect(svc.volumes, `${name} mounts deploy/nats`).toContain("./deploy/nats:/etc/nats:ro");
+      for (const v of natsUsers.values())
+        expect(svc.environment, `${name} gets ${v}`).toHaveProperty(v, expect.stringContaining(`\${${v}:?`));
+    }
+  });
+
+  it("compose - each Tailrace service connects to NATS as its own user, which auth.conf defines", () => {
+    for (const name of ["agent", "doppler", "drainer"]) {
+      const env = compose.services[name]?.environment ?? {};
+      expect(env.NATS_USER, `${name} has its own NATS user`).toBe(name);
+      const variable = natsUsers.get(name);
+      expect(variable, `auth.conf defines the user ${name}`).toBeDefined();
+      expect(env.NATS_PASSWORD, `${name}'s password is the one the server checks`).toContain(`\${${variable}:?`);
     }
   });
 });

@@ -61,7 +61,9 @@ describe("doppler consumers", () => {
     expect(notices.some((n) => /Tailrace dropped \d+ envelopes for this consumer/.test(n))).toBe(true);
     expect(notices.some((n) => /disconnected this consumer: it fell behind/.test(n))).toBe(true);
     const metrics = await (await fetch(`${stack.api}/metrics`)).text();
-    expect(metrics).toMatch(/tailrace_doppler_envelopes_dropped_total\{direction="egress",reason="slow_consumer"\} [1-9]/);
+    expect(metrics).toMatch(
+      /tailrace_envelopes_dropped_total\{component="doppler",direction="egress",reason="slow_consumer",consumer="tail"\} [1-9]/,
+    );
     await pub.stop();
   });
 

@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { jetstream } from "@nats-io/jetstream";
 import { hs256Verifier } from "@tailrace/auth";
-import { connectNats, type Logger, type NatsConnection } from "@tailrace/runtime";
+import { connectNats, INSTRUMENTS, type Logger, type NatsConnection, natsSecurity, Telemetry } from "@tailrace/runtime";
 import { type AgentConfig, parseHostPort } from "./config.js";
 import { AppClaims } from "./egress/claims.js";
 import { type AppChannel, NatsPublisher } from "./egress/nats.js";
@@ -49,6 +49,8 @@ export class Agent {
   private syslog: SyslogListener | undefined;
   private ingress: HttpIngress | undefined;
   private http: AgentHttp | undefined;
+  /** The standard pipeline instruments every component exports (see runtime/telemetry.ts), read from stats(). */
+  private readonly telemetry = new Telemetry("agent");
   private sourcesStarted = false;
   readonly counters = new AgentCounters();
   /** Ports actually bound (useful with port 0); 0 when that listener is off. */
@@ -62,7 +64,9 @@ export class Agent {
   async start(): Promise<void> {
     const c = this.config;
     const id = c.TAILRACE_AGENT_ID || `${hostname()}-${process.pid}`;
-    this.nc = await connectNats({ url: c.NATS_URL, name: `tailrace-agent-${id}`, logger: this.logger });
+    this.nc = await connectNats({ url: c.NATS_URL, name: `tailrace-agent-${id}`, logger: this.logger, security: natsSecurity(c, "agent") });
+    this.telemetry.watchNats(this.nc);
+    this.observe();
     this.publisher = new NatsPublisher(jetstream(this.nc), new AppClaims(this.nc), {
       bufferSize: c.TAILRACE_AGENT_BUFFER,
       maxBatch: c.TAILRACE_AGENT_BATCH,
@@ -86,7 +90,8 @@ export class Agent {
     const collector = this.collector as MetricsCollector;
     if (c.TAILRACE_AGENT_HTTP_ADDR) {
       const { host, port } = parseHostPort(c.TAILRACE_AGENT_HTTP_ADDR);
-      this.http = new AgentHttp({ checks: () => this.checks() }, () => prometheusText(this.stats()));
+      // The agent's own families (docs/AGENT.md) and the standard instruments every component shares (docs/METRICS.md).
+      this.http = new AgentHttp({ checks: () => this.checks() }, async () => prometheusText(this.stats()) + (await this.telemetry.text()));
       this.ports.http = await this.http.listen(host, port);
       this.logger.info({ host, port: this.ports.http }, "agent HTTP (/healthz /readyz /metrics) listening");
     }
@@ -215,6 +220,21 @@ export class Agent {
     const left = (await this.publisher?.stop(Math.max(100, deadline - Date.now()))) ?? 0;
     await this.http?.close();
     await this.nc?.drain().catch(() => this.nc?.close());
+    await this.telemetry.shutdown();
     return left;
+  }
+
+  /** Feeds the standard received/sent/dropped counters from the agent's own counts. */
+  private observe(): void {
+    const t = this.telemetry;
+    t.observeCounter(INSTRUMENTS.received, "Envelopes taken in, by component, direction and source.", () =>
+      Object.entries(this.stats().ingress.envelopes).map(([source, n]) => [n, { direction: "ingress", source }] as const),
+    );
+    t.observeCounter(INSTRUMENTS.sent, "Envelopes handed on, by component and direction.", () => [
+      [this.stats().egress.envelopes, { direction: "egress" }] as const,
+    ]);
+    t.observeCounter(INSTRUMENTS.dropped, "Envelopes dropped, by component, direction and reason.", () =>
+      Object.entries(this.stats().dropped).map(([reason, n]) => [n, { direction: "egress", reason }] as const),
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { checkName } from "@tailrace/envelope";
-import { bool, ConfigError, type ConfigOf, duration, int, loadConfig, type Setting, secret, str, url } from "@tailrace/runtime";
+import { bool, ConfigError, type ConfigOf, duration, int, loadConfig, natsSpec, type Setting, secret, str, url } from "@tailrace/runtime";
 
 /** `host:port`, or empty for "off". IPv6 hosts go in brackets: `[::1]:514`. */
 export const hostPort = (doc: string, dflt: string): Setting<string> => ({
@@ -35,6 +35,7 @@ const defaultStateDir = process.getuid?.() === 0 ? "/var/lib/tailrace/agent" : j
 /** Every setting of the agent, in one place. docs/CONFIGURATION.md and docs/AGENT.md are generated from this. */
 export const agentSpec = {
   NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
+  ...natsSpec,
   TAILRACE_AGENT_BUFFER: int("envelopes the agent holds in memory before dropping the oldest of the busiest app", 100_000, 100, 10_000_000),
   TAILRACE_AGENT_BATCH: int("most envelopes in one NATS message", 512, 1, 10_000),
   TAILRACE_AGENT_FLUSH: duration("longest a partial batch waits before it is published", 5),

@@ -8,12 +8,14 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { verifierFor } from "@tailrace/auth";
 import { AddressGuard, DrainStore } from "@tailrace/drainer";
-import { connectNats, type Logger, type NatsConnection, serverTls } from "@tailrace/runtime";
+import { connectNats, type Logger, type NatsConnection, natsSecurity, serverTls, Telemetry } from "@tailrace/runtime";
 import type { DopplerConfig } from "./config.js";
 import { createDrainsApi } from "./http/drains.js";
 import { Api } from "./http/server.js";
+import { createTenantMetricsApi } from "./http/tenant_metrics.js";
 import { FeedHub } from "./ingress/feed.js";
 import { Limits } from "./limits.js";
+import { TenantMetrics } from "./metrics/service.js";
 import { AppRegistry } from "./store/apps.js";
 import { ensureDataStream } from "./store/stream.js";
 
@@ -24,6 +26,8 @@ export class Doppler {
   private api: Api | undefined;
   private streamReady = false;
   private readonly limits: Limits;
+  private readonly telemetry = new Telemetry("doppler");
+  private tenantMetrics: TenantMetrics | undefined;
   /** The port actually bound (useful with port 0). */
   port = 0;
 
@@ -42,7 +46,14 @@ export class Doppler {
     const c = this.config;
     // Read the certificate first: a bad TLS setting should stop start-up before anything connects.
     const tls = serverTls(c.TAILRACE_TLS_CERT, c.TAILRACE_TLS_KEY);
-    this.nc = await connectNats({ url: c.NATS_URL, name: "tailrace-doppler", logger: this.logger });
+    this.nc = await connectNats({ url: c.NATS_URL, name: "tailrace-doppler", logger: this.logger, security: natsSecurity(c, "doppler") });
+    this.telemetry.watchNats(this.nc);
+    this.telemetry.observeCounter(
+      "tailrace.doppler.refused",
+      "Requests and tails refused by a limit.",
+      () => Object.entries(this.limits.refused).map(([reason, n]) => [n, { reason }] as const),
+      false,
+    );
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
     await ensureDataStream(jsm, {
@@ -54,7 +65,16 @@ export class Doppler {
     this.streamReady = true;
     this.registry = new AppRegistry(this.nc, this.logger);
     await this.registry.start();
-    this.hub = new FeedHub(js, this.logger);
+    this.hub = new FeedHub(js, this.logger, this.telemetry);
+    this.tenantMetrics = new TenantMetrics({
+      js,
+      logger: this.logger,
+      staleMs: c.TAILRACE_METRICS_STALENESS || 3 * c.TAILRACE_METRICS_INTERVAL,
+      maxSeriesPerTenant: c.TAILRACE_METRICS_MAX_SERIES,
+      telemetry: this.telemetry,
+    });
+    await this.tenantMetrics.start();
+    const tenantMetrics = this.tenantMetrics;
     const nc = this.nc;
     const registry = this.registry;
     const verifier = verifierFor({
@@ -80,48 +100,37 @@ export class Doppler {
       jsm,
       hub: this.hub,
       limits: this.limits,
+      tenantMetrics: createTenantMetricsApi({ verifier, metrics: tenantMetrics, logger: this.logger, telemetry: this.telemetry }),
+      telemetry: this.telemetry,
       logger: this.logger,
       ...(tls ? { tls } : {}),
       tailQueue: c.TAILRACE_TAIL_QUEUE,
       tailFlushMs: c.TAILRACE_TAIL_FLUSH,
       tailMaxBuffered: c.TAILRACE_TAIL_MAX_BUFFERED,
       tailHopelessMs: c.TAILRACE_TAIL_HOPELESS,
-      ready: () => ({ nats: !nc.isClosed() && nc.info !== undefined, stream: this.streamReady, apps: registry.ready }),
+      ready: () => ({
+        nats: !nc.isClosed() && nc.info !== undefined,
+        stream: this.streamReady,
+        apps: registry.ready,
+        metrics: tenantMetrics.ready,
+      }),
       metrics: () => this.metricsText(),
     });
     this.port = await this.api.listen(c.TAILRACE_DOPPLER_PORT, c.TAILRACE_DOPPLER_HOST);
     this.logger.info({ port: this.port, host: c.TAILRACE_DOPPLER_HOST, tls: Boolean(tls) }, "doppler listening");
   }
 
-  private metricsText(): string {
-    let sent = this.api?.closedTotals.sent ?? 0;
-    let dropped = this.api?.closedTotals.dropped ?? 0;
-    for (const t of this.api?.tails ?? []) {
-      sent += t.stats.sent;
-      dropped += t.stats.dropped;
-    }
-    return [
-      "# HELP tailrace_doppler_tails_open Websocket tails and firehose consumers open now.",
-      "# TYPE tailrace_doppler_tails_open gauge",
-      `tailrace_doppler_tails_open ${this.api?.tails.size ?? 0}`,
-      "# HELP tailrace_doppler_envelopes_sent_total Envelopes written to websocket consumers.",
-      "# TYPE tailrace_doppler_envelopes_sent_total counter",
-      `tailrace_doppler_envelopes_sent_total{direction="egress"} ${sent}`,
-      "# HELP tailrace_doppler_envelopes_dropped_total Envelopes dropped before reaching a consumer.",
-      "# TYPE tailrace_doppler_envelopes_dropped_total counter",
-      `tailrace_doppler_envelopes_dropped_total{direction="egress",reason="slow_consumer"} ${dropped}`,
-      "# HELP tailrace_doppler_refused_total Requests and tails refused by a limit.",
-      "# TYPE tailrace_doppler_refused_total counter",
-      ...Object.entries(this.limits.refused).map(([reason, n]) => `tailrace_doppler_refused_total{reason="${reason}"} ${n}`),
-      "",
-    ].join("\n");
+  private metricsText(): Promise<string> {
+    return this.telemetry.text();
   }
 
   /** Closes tails (1001), stops feeds and drains the NATS connection. */
   async stop(): Promise<void> {
     await this.api?.close();
     await this.hub?.stop();
+    await this.tenantMetrics?.stop();
     this.registry?.stop();
     await this.nc?.drain().catch(() => this.nc?.close());
+    await this.telemetry.shutdown();
   }
 }

@@ -1,9 +1,10 @@
 import { drainsApiSpec } from "@tailrace/drainer";
-import { ConfigError, type ConfigOf, duration, int, loadConfig, port, secret, str, url } from "@tailrace/runtime";
+import { ConfigError, type ConfigOf, duration, int, loadConfig, natsSpec, port, secret, str, url } from "@tailrace/runtime";
 
 /** Every setting of the doppler, in one place. docs/CONFIGURATION.md is generated from this. */
 export const dopplerSpec = {
   NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
+  ...natsSpec,
   TAILRACE_JWT_SECRET: secret("HS256 secret that signs tokens (at least 16 characters); this or TAILRACE_JWKS_URL is required", ""),
   TAILRACE_JWKS_URL: url("OIDC provider's JWKS URL, for RS256/ES256 tokens", ["https:", "http:"], ""),
   TAILRACE_JWT_ISSUER: str("required `iss` of tokens, when set", ""),
@@ -38,6 +39,17 @@ export const dopplerSpec = {
   TAILRACE_MAX_TAILS_PER_TENANT: int("websocket tails one tenant may hold open on this doppler", 1000, 1, 1_000_000),
   TAILRACE_MAX_TAILS_PER_ADDRESS: int("websocket tails one client address may hold open on this doppler", 1000, 1, 1_000_000),
   TAILRACE_REQUEST_RATE: int("requests per second per token (bursts of twice that); more get 429", 50, 1, 1_000_000),
+  TAILRACE_METRICS_INTERVAL: duration("how often agents send container metrics (the agents' setting of the same name)", 15_000),
+  TAILRACE_METRICS_STALENESS: duration(
+    "a tenant metric series not updated for this long disappears from /v1/tenants/{tenant}/metrics; 0 means 3 × TAILRACE_METRICS_INTERVAL",
+    0,
+  ),
+  TAILRACE_METRICS_MAX_SERIES: int(
+    "metric series kept per tenant; past it new series are refused, counted and noticed in the tenant's stream",
+    20_000,
+    1,
+    10_000_000,
+  ),
   TAILRACE_TAIL_HOPELESS: duration("how long a tail may stay behind before it is disconnected (close code 4008)", 30_000),
 };
 

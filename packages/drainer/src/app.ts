@@ -10,7 +10,7 @@ import type { Server } from "node:http";
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { KvWatchEntry } from "@nats-io/kv";
-import { connectNats, type Logger, type NatsConnection } from "@tailrace/runtime";
+import { connectNats, type Logger, type NatsConnection, natsSecurity, Telemetry } from "@tailrace/runtime";
 import { AddressGuard } from "./binding/guard.js";
 import type { DrainerConfig } from "./config.js";
 import { deleteConsumer, deleteOrphans } from "./drain/consumer.js";
@@ -30,6 +30,7 @@ export class Drainer {
   private stopWatch: (() => void) | undefined;
   private server: Server | undefined;
   private watching = false;
+  private readonly telemetry = new Telemetry("drainer");
   /** The port /healthz, /readyz and /metrics are on (useful with port 0). */
   port = 0;
 
@@ -43,7 +44,9 @@ export class Drainer {
   async start(): Promise<void> {
     const c = this.config;
     const log = this.logger.child({ drainer: this.id });
-    this.nc = await connectNats({ url: c.NATS_URL, name: "tailrace-drainer", logger: this.logger });
+    this.nc = await connectNats({ url: c.NATS_URL, name: "tailrace-drainer", logger: this.logger, security: natsSecurity(c, "drainer") });
+    this.telemetry.watchNats(this.nc);
+    this.telemetry.observeDrains(() => this.stats());
     const jsm = await jetstreamManager(this.nc);
     const store = await DrainStore.open(this.nc);
     const leases = await Leases.open(this.nc, c.TAILRACE_DRAIN_LEASE_TTL);
@@ -71,7 +74,7 @@ export class Drainer {
       c.TAILRACE_DRAINER_HOST,
       c.TAILRACE_DRAINER_PORT,
       () => this.checks(),
-      () => this.stats(),
+      () => this.telemetry.text(),
     );
     this.server = http.server;
     this.port = http.port;
@@ -157,5 +160,6 @@ export class Drainer {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections();
     await this.nc?.drain().catch(() => this.nc?.close());
+    await this.telemetry.shutdown();
   }
 }

@@ -1,4 +1,4 @@
-import { type ConfigOf, duration, int, loadConfig, port, type Setting, str, url } from "@tailrace/runtime";
+import { type ConfigOf, duration, int, loadConfig, natsSpec, port, type Setting, str, url } from "@tailrace/runtime";
 import { parseAllowList } from "./binding/guard.js";
 
 const cidrs = (doc: string): Setting<string> => ({
@@ -23,6 +23,7 @@ export const drainsApiSpec = {
 /** Every setting of the drainer, in one place. docs/CONFIGURATION.md is generated from this. */
 export const drainerSpec = {
   NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
+  ...natsSpec,
   ...drainsApiSpec,
   TAILRACE_DRAINER_HOST: str("address the drainer's /healthz, /readyz and /metrics listen on", "0.0.0.0"),
   TAILRACE_DRAINER_PORT: port("port of the drainer's /healthz, /readyz and /metrics (0 picks a free one)", 8090),

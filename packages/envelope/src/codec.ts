@@ -19,6 +19,7 @@
  */
 import type { Envelope, GaugeValue, Kind } from "./envelope.js";
 import { CodecError } from "./errors.js";
+import { setOwn } from "./own.js";
 
 const MAGIC0 = 0x54; // T
 const MAGIC1 = 0x52; // R
@@ -237,7 +238,7 @@ export function decodeBatch(data: Uint8Array): Envelope[] {
       tags = {};
       for (let t = 0; t < ntags; t++) {
         const k = r.str();
-        tags[k] = r.str();
+        setOwn(tags, k, r.str());
       }
       prevTags = tags;
       prevStart = tagsStart;
@@ -258,7 +259,7 @@ export function decodeBatch(data: Uint8Array): Envelope[] {
         const metrics: Record<string, GaugeValue> = {};
         for (let m = 0; m < n; m++) {
           const name = r.str();
-          metrics[name] = { unit: r.str(), value: r.f64() };
+          setOwn(metrics, name, { unit: r.str(), value: r.f64() });
         }
         e.gauge = { metrics };
         break;

@@ -4,6 +4,7 @@
  */
 import type { Envelope, GaugeValue, LogType } from "./envelope.js";
 import { InvalidEnvelopeError } from "./errors.js";
+import { setOwn } from "./own.js";
 import { validateEnvelope } from "./validate.js";
 
 const q = JSON.stringify;
@@ -125,7 +126,7 @@ export function fromProtoJson(value: unknown, path = "envelope"): Envelope {
   ]);
   const tagsIn = field(o, "tags") ?? {};
   const tags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj(`${path}.tags`, tagsIn))) tags[k] = str(`${path}.tags.${k}`, v);
+  for (const [k, v] of Object.entries(obj(`${path}.tags`, tagsIn))) setOwn(tags, k, str(`${path}.tags.${k}`, v));
   const e: Envelope = {
     timestamp: int64(`${path}.timestamp`, o.timestamp),
     sourceId: str(`${path}.source_id`, field(o, "source_id", "sourceId")),
@@ -155,7 +156,7 @@ export function fromProtoJson(value: unknown, path = "envelope"): Envelope {
       only(`${path}.gauge.metrics.${name}`, m, ["unit", "value"]);
       const value = m.value ?? 0;
       if (typeof value !== "number") fail(`${path}.gauge.metrics.${name}.value`, "must be a number");
-      metrics[name] = { unit: str(`${path}.gauge.metrics.${name}.unit`, m.unit), value };
+      setOwn(metrics, name, { unit: str(`${path}.gauge.metrics.${name}.unit`, m.unit), value });
     }
     e.gauge = { metrics };
   }

@@ -5,7 +5,7 @@ import { type Readiness, readyzBody } from "@tailrace/runtime";
 export class AgentHttp {
   private readonly server: Server;
 
-  constructor(readiness: Readiness, metrics: () => string) {
+  constructor(readiness: Readiness, metrics: () => Promise<string>) {
     this.server = createServer((req, res) => {
       const path = new URL(req.url ?? "/", "http://agent").pathname;
       if (req.method !== "GET" && req.method !== "HEAD") {
@@ -16,7 +16,10 @@ export class AgentHttp {
         const r = readyzBody(readiness);
         res.writeHead(r.status, { "content-type": "application/json" }).end(r.body);
       } else if (path === "/metrics") {
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(metrics());
+        metrics().then(
+          (text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text),
+          () => res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n"),
+        );
       } else {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       }

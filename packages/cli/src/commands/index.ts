@@ -4,6 +4,7 @@ import { drainer, drainerUsage } from "./drainer.js";
 import { drains, drainsUsage } from "./drains.js";
 import { firehose, firehoseUsage } from "./firehose.js";
 import { logs, logsUsage } from "./logs.js";
+import { metrics, metricsUsage } from "./metrics.js";
 import { run, runUsage } from "./run.js";
 import { token, tokenUsage } from "./token.js";
 import { up, upUsage } from "./up.js";
@@ -13,6 +14,7 @@ export const COMMANDS: Record<string, { fn: (argv: string[]) => Promise<number>;
   up: { fn: up, usage: upUsage },
   run: { fn: run, usage: runUsage },
   logs: { fn: logs, usage: logsUsage },
+  metrics: { fn: metrics, usage: metricsUsage },
   token: { fn: token, usage: tokenUsage },
   drains: { fn: drains, usage: drainsUsage },
   firehose: { fn: firehose, usage: firehoseUsage },

@@ -82,7 +82,8 @@ async function* pullAll(
   consumer: string,
   count: number,
 ): AsyncGenerator<{ subject: string; seq: number; data: Uint8Array }> {
-  const inbox = createInbox();
+  // Under the connection's own inbox prefix: deploy/nats/ lets a doppler subscribe to `_INBOX_doppler.>` only.
+  const inbox = createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
   const sub = nc.subscribe(inbox, { max: count + 1, timeout: 5000 });
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${DATA_STREAM}.${consumer}`, JSON.stringify({ batch: count, no_wait: true }), { reply: inbox });
   let got = 0;

@@ -1,4 +1,5 @@
 import { lgrNotice, toProtoJson } from "@tailrace/envelope";
+import type { Count, Level, Telemetry, Timing } from "@tailrace/runtime";
 import type { WebSocket } from "ws";
 import { formatCursor } from "../cursor.js";
 import { type Filters, matches } from "../filters.js";
@@ -16,6 +17,17 @@ export interface TailOptions {
   /** Names the consumer in its own notices. */
   tenant: string;
   sourceId: string;
+  /** The process's telemetry: tails open, envelopes sent and dropped, frame latency (issue 6). */
+  telemetry?: Telemetry;
+  /** `tail` (live), `resume` (from a cursor) or `firehose`: the `kind`/`stage` label of its telemetry. */
+  kind?: string;
+}
+
+interface TailInstruments {
+  open: Level;
+  sent: Count;
+  dropped: Count;
+  latency: Timing;
 }
 
 export interface TailStats {
@@ -46,12 +58,25 @@ export class Tail {
   private waiters: Array<() => void> = [];
   readonly stats: TailStats = { sent: 0, dropped: 0 };
   readonly listener = (items: FeedItem[]) => this.push(items);
+  private readonly tm: TailInstruments | undefined;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly filters: Filters,
     private readonly o: TailOptions,
-  ) {}
+  ) {
+    const t = o.telemetry;
+    if (t) {
+      const kind = o.kind ?? "tail";
+      this.tm = {
+        open: t.tails(kind === "firehose" ? "firehose" : "tail"),
+        sent: t.sent("egress", { consumer: kind }),
+        dropped: t.dropped("egress", "slow_consumer", { consumer: kind }),
+        latency: t.latency(kind),
+      };
+      this.tm.open.inc();
+    }
+  }
 
   private get queued(): number {
     return this.queue.length - this.head;
@@ -76,6 +101,7 @@ export class Tail {
       this.head += over;
       this.dropped += over;
       this.stats.dropped += over;
+      this.tm?.dropped.add(over);
       this.behindSince ||= Date.now();
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
@@ -121,6 +147,7 @@ export class Tail {
       body += (body ? "," : "") + last.json;
     }
     const count = end - this.head;
+    const oldest = count > 0 ? (this.queue[this.head] as FeedItem) : undefined;
     this.head = end;
     if (this.head === this.queue.length) {
       this.queue = [];
@@ -134,6 +161,11 @@ export class Tail {
           : "";
       this.ws.send(`{"batch":[${body}]${cursor}}`);
       this.stats.sent += count;
+      if (this.tm && oldest) {
+        this.tm.sent.add(count);
+        // Once per frame, for its oldest envelope: the worst latency in the frame, at a cost that does not grow with it.
+        this.tm.latency.sinceNs(oldest.env.timestamp);
+      }
     }
     if (this.queued > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), 0);
     if (!this.backlogged) for (const w of this.waiters.splice(0)) w();
@@ -157,6 +189,7 @@ export class Tail {
   }
 
   close(): void {
+    if (!this.closed) this.tm?.open.dec();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

@@ -7,7 +7,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { bearer, type Principal, UnauthorizedError, type Verifier } from "@tailrace/auth";
 import { bearerFromProtocols, handleConsole, selectProtocol } from "@tailrace/console";
 import { appFilter, isValidName } from "@tailrace/envelope";
-import type { Logger, ServerTls } from "@tailrace/runtime";
+import type { Logger, ServerTls, Telemetry } from "@tailrace/runtime";
 import { WebSocketServer } from "ws";
 import { type Access, resolveAccess } from "../access.js";
 import { type Cursor, InvalidCursorError, parseCursor } from "../cursor.js";
@@ -22,6 +22,7 @@ import { LimitError, type Limits } from "../limits.js";
 import type { AppRegistry } from "../store/apps.js";
 import type { DrainsApi } from "./drains.js";
 import { json, problem, rejectUpgrade, sendText } from "./respond.js";
+import type { TenantMetricsApi } from "./tenant_metrics.js";
 
 export interface ApiDeps {
   nc: NatsConnection;
@@ -40,7 +41,9 @@ export interface ApiDeps {
   tailMaxBuffered: number;
   tailHopelessMs: number;
   ready(): Record<string, boolean>;
-  metrics(): string;
+  metrics(): string | Promise<string>;
+  tenantMetrics?: TenantMetricsApi;
+  telemetry?: Telemetry;
 }
 
 const READ = /^\/api\/v1\/read\/([^/]+)$/;
@@ -191,6 +194,7 @@ export class Api {
     const path = url.pathname;
     if (await handleConsole(req, res, url)) return;
     if (this.d.drains && (await this.d.drains.handle(req, res, url))) return;
+    if (this.d.tenantMetrics && (await this.d.tenantMetrics.handle(req, res, url))) return;
     if (req.method !== "GET") throw new HttpError(404, "no such route");
     if (path === "/healthz") return sendText(res, 200, "ok\n");
     if (path === "/readyz") {
@@ -198,7 +202,7 @@ export class Api {
       const ok = Object.values(checks).every(Boolean);
       return json(res, ok ? 200 : 503, { ready: ok, checks });
     }
-    if (path === "/metrics") return sendText(res, 200, this.d.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    if (path === "/metrics") return sendText(res, 200, await this.d.metrics(), "text/plain; version=0.0.4; charset=utf-8");
     const read = READ.exec(path);
     if (read) return this.read(req, res, read[1] as string, url.searchParams);
     if (path === "/api/v1/meta") return this.meta(req, res, url.searchParams);
@@ -243,7 +247,13 @@ export class Api {
     json(res, 200, { meta: await readMeta(this.d.jsm, this.d.registry, tenants) });
   }
 
-  private tailFor(ws: import("ws").WebSocket, filters: ReturnType<typeof parseFilters>, tenant: string, sourceId: string): Tail {
+  private tailFor(
+    ws: import("ws").WebSocket,
+    filters: ReturnType<typeof parseFilters>,
+    tenant: string,
+    sourceId: string,
+    kind: "tail" | "resume" | "firehose" = "tail",
+  ): Tail {
     return new Tail(ws, filters, {
       maxQueue: this.d.tailQueue,
       flushMs: this.d.tailFlushMs,
@@ -251,6 +261,8 @@ export class Api {
       hopelessMs: this.d.tailHopelessMs,
       tenant,
       sourceId,
+      telemetry: this.d.telemetry,
+      kind,
     });
   }
 
@@ -292,7 +304,7 @@ export class Api {
     const filters = parseFilters(url.searchParams);
     const slot = this.d.limits.openTail("(firehose)", req.socket.remoteAddress ?? "");
     let tail: Tail | undefined;
-    const feed = new FirehoseFeed(this.d.nc, id, this.d.logger);
+    const feed = new FirehoseFeed(this.d.nc, id, this.d.logger, this.d.telemetry);
     await feed
       .start((items) => tail?.push(items))
       .catch((err) => {
@@ -304,7 +316,7 @@ export class Api {
       socket,
       head,
       (ws) => {
-        tail = this.tailFor(ws, filters, "tailrace", id);
+        tail = this.tailFor(ws, filters, "tailrace", id, "firehose");
         return tail;
       },
       () => {
@@ -337,13 +349,13 @@ export class Api {
     // moment can be missed.
     let tail: Tail | undefined;
     const make = (ws: import("ws").WebSocket) => {
-      tail = this.tailFor(ws, filters, access.tenant, sourceId);
+      tail = this.tailFor(ws, filters, access.tenant, sourceId, cursor ? "resume" : "tail");
       return tail;
     };
     const slot = this.d.limits.openTail(access.tenant, req.socket.remoteAddress ?? "");
     try {
       if (cursor) {
-        const replay = new ReplayFeed(this.d.js, this.d.jsm, filter, this.d.logger);
+        const replay = new ReplayFeed(this.d.js, this.d.jsm, filter, this.d.logger, this.d.telemetry);
         await replay.start(cursor, () => tail);
         this.accept(req, socket, head, make, () => {
           replay.stop();

@@ -1,6 +1,6 @@
 import { DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import { DATA_STREAM, decodeBatch, type Envelope, type Kind, parseDataSubject, toProtoJson } from "@tailrace/envelope";
-import type { Logger } from "@tailrace/runtime";
+import type { Count, Logger, Telemetry } from "@tailrace/runtime";
 
 /** One envelope as a feed hands it to tails, with its protojson rendered at most once for all of them. */
 export class FeedItem {
@@ -35,11 +35,14 @@ export class Feed {
   lastSeq = 0;
   /** Messages that did not decode; never forwarded. */
   corrupt = 0;
+  /** Messages stored on this filter and not yet delivered, as of the last one delivered. */
+  pending = 0;
 
   constructor(
     private readonly js: JetStreamClient,
     readonly filter: string,
     private readonly logger: Logger,
+    private readonly counts?: { received: Count; malformed: Count },
   ) {}
 
   get size(): number {
@@ -70,15 +73,18 @@ export class Feed {
   private onMessage(m: JsMsg): void {
     const subject = parseDataSubject(m.subject);
     if (!subject) return;
+    this.pending = m.info.pending;
     let batch: Envelope[];
     try {
       batch = decodeBatch(m.data);
     } catch (err) {
       this.corrupt++;
+      this.counts?.malformed.add(1);
       this.logger.warn({ subject: m.subject, seq: m.seq, err: (err as Error).message }, "skipping a batch that does not decode");
       return;
     }
     this.lastSeq = m.seq;
+    this.counts?.received.add(batch.length);
     const items = batch.map((e, i) => new FeedItem(m.seq, i, subject.kind, e));
     for (const l of this.listeners) l(items);
   }
@@ -92,16 +98,33 @@ export class Feed {
 /** Shares one live {@link Feed} per filter among the tails of this doppler, and stops it when the last one leaves. */
 export class FeedHub {
   private readonly feeds = new Map<string, { feed: Feed; ready: Promise<void> }>();
+  private readonly counts: { received: Count; malformed: Count } | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly logger: Logger,
-  ) {}
+    telemetry?: Telemetry,
+  ) {
+    if (telemetry) {
+      this.counts = {
+        received: telemetry.received("ingress", { consumer: "tail" }),
+        malformed: telemetry.dropped("ingress", "malformed", { consumer: "tail" }),
+      };
+      telemetry.lag("tails", () => this.lag);
+    }
+  }
+
+  /** Messages stored and not yet delivered, over every live feed. */
+  get lag(): number {
+    let n = 0;
+    for (const { feed } of this.feeds.values()) n += feed.pending;
+    return n;
+  }
 
   async acquire(filter: string, l: FeedListener): Promise<Feed> {
     let entry = this.feeds.get(filter);
     if (!entry) {
-      const feed = new Feed(this.js, filter, this.logger);
+      const feed = new Feed(this.js, filter, this.logger, this.counts);
       entry = { feed, ready: feed.start() };
       this.feeds.set(filter, entry);
       entry.ready.catch(() => this.feeds.delete(filter));

@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { ALL_DATA, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
-import type { Logger } from "@tailrace/runtime";
+import type { Count, Logger, Telemetry } from "@tailrace/runtime";
 import { FeedItem } from "./feed.js";
 
 /**
@@ -10,12 +10,18 @@ import { FeedItem } from "./feed.js";
  */
 export class FirehoseFeed {
   private sub: Subscription | undefined;
+  private readonly received: Count | undefined;
+  private readonly malformed: Count | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     readonly subscriptionId: string,
     private readonly logger: Logger,
-  ) {}
+    telemetry?: Telemetry,
+  ) {
+    this.received = telemetry?.received("ingress", { consumer: "firehose" });
+    this.malformed = telemetry?.dropped("ingress", "malformed", { consumer: "firehose" });
+  }
 
   async start(onItems: (items: FeedItem[]) => void): Promise<void> {
     this.sub = this.nc.subscribe(ALL_DATA, {
@@ -28,9 +34,11 @@ export class FirehoseFeed {
         try {
           batch = decodeBatch(m.data);
         } catch (e) {
+          this.malformed?.add(1);
           this.logger.warn({ subject: m.subject, err: (e as Error).message }, "firehose: skipping a batch that does not decode");
           return;
         }
+        this.received?.add(batch.length);
         onItems(batch.map((e, i) => new FeedItem(0, i, subject.kind, e)));
       },
     });

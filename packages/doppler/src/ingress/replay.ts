@@ -1,6 +1,6 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
-import type { Logger } from "@tailrace/runtime";
+import type { Count, Logger, Telemetry } from "@tailrace/runtime";
 import type { Cursor } from "../cursor.js";
 import type { Tail } from "../egress/tail.js";
 import { FeedItem } from "./feed.js";
@@ -13,13 +13,19 @@ import { FeedItem } from "./feed.js";
 export class ReplayFeed {
   private stopped = false;
   private stopFn: (() => void) | undefined;
+  private readonly received: Count | undefined;
+  private readonly malformed: Count | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly filter: string,
     private readonly logger: Logger,
-  ) {}
+    telemetry?: Telemetry,
+  ) {
+    this.received = telemetry?.received("ingress", { consumer: "resume" });
+    this.malformed = telemetry?.dropped("ingress", "malformed", { consumer: "resume" });
+  }
 
   /** Whether the cursor's own batch is still stored on this filter; if not, retention removed history after it. */
   private async cursorKept(c: Cursor): Promise<boolean> {
@@ -50,8 +56,10 @@ export class ReplayFeed {
         try {
           batch = decodeBatch(m.data);
         } catch {
+          this.malformed?.add(1);
           continue;
         }
+        this.received?.add(batch.length);
         if (first) {
           first = false;
           if (!kept) {
