@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { jetstream } from "@nats-io/jetstream";
 import { hs256Verifier } from "@tailrace/auth";
-import { connectNats, INSTRUMENTS, type Logger, type NatsConnection, natsSecurity, Telemetry } from "@tailrace/runtime";
+import { connectNats, INSTRUMENTS, type Logger, type NatsConnection, natsSecurity, serverTls, Telemetry } from "@tailrace/runtime";
 import { type AgentConfig, parseHostPort } from "./config.js";
 import { AppClaims } from "./egress/claims.js";
 import { type AppChannel, NatsPublisher } from "./egress/nats.js";
@@ -88,6 +88,7 @@ export class Agent {
     const c = this.config;
     const publisher = this.need();
     const collector = this.collector as MetricsCollector;
+    const tls = serverTls(c.TAILRACE_TLS_CERT, c.TAILRACE_TLS_KEY);
     if (c.TAILRACE_AGENT_HTTP_ADDR) {
       const { host, port } = parseHostPort(c.TAILRACE_AGENT_HTTP_ADDR);
       // The agent's own families (docs/AGENT.md) and the standard instruments every component shares (docs/METRICS.md).
@@ -130,7 +131,7 @@ export class Agent {
         defaultTenant: c.TAILRACE_SYSLOG_TENANT,
         logRateLimit: c.TAILRACE_LOG_RATE_LIMIT,
       });
-      this.syslog = new SyslogListener(handler, this.logger.child({ source: "syslog" }));
+      this.syslog = new SyslogListener(handler, this.logger.child({ source: "syslog" }), tls);
       await this.syslog.listen(host, port);
       this.ports.syslog = this.syslog.tcpPort;
     }
@@ -139,7 +140,13 @@ export class Agent {
       if (verifier || (c.TAILRACE_INGRESS_TENANT && c.TAILRACE_INGRESS_APP)) {
         const { host, port } = parseHostPort(c.TAILRACE_INGRESS_ADDR);
         this.ingress = new HttpIngress(
-          { verifier, tenant: c.TAILRACE_INGRESS_TENANT, app: c.TAILRACE_INGRESS_APP, maxBytes: c.TAILRACE_INGRESS_MAX_BYTES },
+          {
+            verifier,
+            tenant: c.TAILRACE_INGRESS_TENANT,
+            app: c.TAILRACE_INGRESS_APP,
+            maxBytes: c.TAILRACE_INGRESS_MAX_BYTES,
+            ...(tls ? { tls } : {}),
+          },
           publisher,
           this.counters,
           this.logger.child({ source: "http" }),

@@ -51,6 +51,11 @@ export const agentSpec = {
   TAILRACE_INGRESS_TENANT: name("tenant of every envelope the HTTP ingress takes without a token"),
   TAILRACE_INGRESS_APP: name("source_id of every envelope the HTTP ingress takes without a token (with TAILRACE_INGRESS_TENANT)"),
   TAILRACE_INGRESS_MAX_BYTES: bytes("largest HTTP ingress request body", 1024 * 1024, 1024, 64 * 1024 * 1024),
+  TAILRACE_TLS_CERT: str(
+    "PEM certificate chain: with TAILRACE_TLS_KEY, the HTTP ingress serves HTTPS and syslog TCP speaks TLS (TLS 1.2+)",
+    "",
+  ),
+  TAILRACE_TLS_KEY: str("PEM private key for TAILRACE_TLS_CERT", ""),
   TAILRACE_JWT_SECRET: secret("HS256 secret that verifies HTTP ingress tokens; without it, only the configured tenant/app is accepted", ""),
   TAILRACE_DEFAULT_TENANT: name("tenant for Docker containers without a tailrace.tenant label; empty skips them"),
   TAILRACE_SYSLOG_TENANT: name("tenant for syslog messages that name none (no SD tenant, no tenant.app hostname); empty refuses them"),

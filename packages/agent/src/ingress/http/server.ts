@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { bearer, type Verifier } from "@tailrace/auth";
 import { type Envelope, fromProtoJson, InvalidEnvelopeError } from "@tailrace/envelope";
-import type { Logger } from "@tailrace/runtime";
+import type { Logger, ServerTls } from "@tailrace/runtime";
 import { AppOwnedElsewhereError } from "../../egress/claims.js";
 import type { AppChannel, NatsPublisher } from "../../egress/nats.js";
 import type { AgentCounters } from "../../telemetry/counters.js";
@@ -13,6 +14,8 @@ export interface HttpIngressOptions {
   tenant: string;
   app: string;
   maxBytes: number;
+  /** Serve HTTPS only. */
+  tls?: ServerTls;
 }
 
 const MAX_ENVELOPES = 10_000;
@@ -52,7 +55,7 @@ export class HttpIngress {
     private readonly counters: AgentCounters,
     private readonly logger: Logger,
   ) {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.route(req, res).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : err instanceof InvalidEnvelopeError ? 400 : 500;
         if (status === 500) this.logger.error({ err }, "HTTP ingress failed");
@@ -65,7 +68,8 @@ export class HttpIngress {
         }
         if (status === 413) req.destroy();
       });
-    });
+    };
+    this.server = o.tls ? createHttpsServer(o.tls, handler) : createServer(handler);
   }
 
   async listen(host: string, port: number): Promise<number> {

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server, type Socket as TcpSocket } from "node:net";
-import type { Logger } from "@tailrace/runtime";
+import { createServer as createTlsServer } from "node:tls";
+import type { Logger, ServerTls } from "@tailrace/runtime";
 import { SyslogFramer } from "./framing.js";
 import type { SyslogHandler } from "./handler.js";
 
@@ -23,6 +24,8 @@ export class SyslogListener {
   constructor(
     private readonly handler: SyslogHandler,
     private readonly logger: Logger,
+    /** With TLS, the TCP listener speaks syslog over TLS (RFC 5425 framing is the same octet counting); UDP stays plain. */
+    private readonly tls?: ServerTls,
   ) {}
 
   async listen(host: string, port: number): Promise<void> {
@@ -38,7 +41,9 @@ export class SyslogListener {
     });
     this.udp = udp;
     this.udpPort = udp.address().port;
-    const tcp = createServer((sock) => this.accept(sock));
+    const tcp = this.tls ? createTlsServer(this.tls, (sock) => this.accept(sock)) : createServer((sock) => this.accept(sock));
+    // A failed handshake is the client's problem, not the listener's: log it and carry on.
+    tcp.on("tlsClientError", (err: Error) => this.logger.debug({ err: err.message }, "syslog TLS handshake failed"));
     tcp.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       tcp.once("error", reject);
@@ -51,7 +56,7 @@ export class SyslogListener {
     this.tcp = tcp;
     const addr = tcp.address();
     this.tcpPort = typeof addr === "object" && addr ? addr.port : 0;
-    this.logger.info({ host, udp: this.udpPort, tcp: this.tcpPort }, "syslog listening");
+    this.logger.info({ host, udp: this.udpPort, tcp: this.tcpPort, tls: Boolean(this.tls) }, "syslog listening");
   }
 
   private accept(sock: TcpSocket): void {
