@@ -57,6 +57,19 @@ describe("doppler isolation", () => {
     expect(tail.envelopes.some((e) => text(e).includes("beta"))).toBe(false);
   });
 
+  it("isolation - names that could widen a subject are refused at every API entry point", async () => {
+    const both = await testToken({ tenant: ["acme", "beta"], scopes: ["logs.read", "drains.write"] });
+    for (const bad of ["a.b", "*", ">", "a b", "acme.>"]) {
+      const id = encodeURIComponent(bad);
+      expect((await get(stack.api, `/api/v1/read/${id}`, acme)).status, `read ${bad}`).toBe(404);
+      await expect(openTail(stack.api, `/v1/apps/${id}/stream`, acme), `stream ${bad}`).rejects.toMatchObject({ status: 404 });
+      expect((await get(stack.api, `/api/v1/read/acme-app?tenant=${id}`, both)).status, `?tenant=${bad}`).toBe(404);
+      expect((await get(stack.api, `/api/v1/meta?tenant=${id}`, both)).status, `meta ${bad}`).toBe(404);
+      expect((await get(stack.api, `/v1/tenants/${id}/metrics`, both)).status, `metrics ${bad}`).toBe(404);
+      expect((await get(stack.api, `/v1/apps/${id}/drains`, both)).status, `drains ${bad}`).toBe(404);
+    }
+  });
+
   it("isolation - the firehose is admin-only", async () => {
     await expect(openTail(stack.api, "/v1/firehose/x", acme)).rejects.toMatchObject({ status: 403 });
   });
