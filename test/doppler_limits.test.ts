@@ -27,6 +27,18 @@ describe("doppler limits", () => {
     expect(metrics).toMatch(/tailrace_doppler_refused_total\{reason="tails_per_tenant"\} 1/);
   });
 
+  it("limits - a websocket message over 4 KiB closes the connection with 1009; the doppler carries on", async () => {
+    const t = await testToken({ tenant: "delta" });
+    const tail = await openTail(stack.api, "/v1/apps/big/stream", t);
+    const code = await new Promise<number>((resolve) => {
+      tail.ws.once("close", (c) => resolve(c));
+      tail.ws.send("x".repeat(5000));
+    });
+    expect(code).toBe(1009);
+    const again = await openTail(stack.api, "/v1/apps/big/stream", t);
+    again.close();
+  });
+
   it("limits - a token past its request rate gets 429 with Retry-After; another token is not slowed", async () => {
     const t = await testToken({ tenant: "gamma" });
     const statuses: number[] = [];

@@ -153,3 +153,20 @@ describe("drains API", () => {
     expect(JSON.stringify(listed)).not.toContain("s3cr3t");
   });
 });
+
+describe("drains API per-tenant limit", () => {
+  it("drain - a tenant past its drain limit gets a 409 that says so; other tenants are unaffected", async () => {
+    const ds = await startDrainStack({ maxPerTenant: 3 });
+    try {
+      const acme = await testToken({ tenant: "acme", scopes: ["drains.write"] });
+      const beta = await testToken({ tenant: "beta", scopes: ["drains.write"] });
+      for (let i = 0; i < 3; i++) expect((await post(ds.api, `app${i}`, acme, { url: `syslog://127.0.0.1:${1000 + i}` })).status).toBe(201);
+      const over = await post(ds.api, "app9", acme, { url: "syslog://127.0.0.1:1999" });
+      expect(over.status).toBe(409);
+      expect(over.error).toMatch(/this tenant already has 3 drains, the most allowed/);
+      expect((await post(ds.api, "betaapp", beta, { url: "syslog://127.0.0.1:2000" })).status).toBe(201);
+    } finally {
+      await ds.stop();
+    }
+  });
+});

@@ -35,7 +35,9 @@ export interface DrainStack {
 }
 
 /** A doppler (it owns the data stream), the drains API, and drainers on demand; all allowed to reach 127.0.0.0/8. */
-export async function startDrainStack(opts: { allow?: string; apiLogFile?: string; maxPerApp?: number } = {}): Promise<DrainStack> {
+export async function startDrainStack(
+  opts: { allow?: string; apiLogFile?: string; maxPerApp?: number; maxPerTenant?: number } = {},
+): Promise<DrainStack> {
   // Room for long outages: the per-app ring must hold what a drain has not delivered yet.
   const stack = await startStack({ TAILRACE_RECENT_PER_APP: "1000000" });
   const nc = await connect({ servers: stack.nats.url });
@@ -49,6 +51,7 @@ export async function startDrainStack(opts: { allow?: string; apiLogFile?: strin
     guard: new AddressGuard(opts.allow ?? "127.0.0.0/8"),
     logger: fileLogger("test-drains-api", opts.apiLogFile),
     maxPerApp: opts.maxPerApp ?? 5,
+    ...(opts.maxPerTenant ? { maxPerTenant: opts.maxPerTenant } : {}),
   });
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://api");

@@ -90,6 +90,7 @@ export class Doppler {
       guard: new AddressGuard(c.TAILRACE_DRAIN_ALLOW_CIDRS),
       logger: this.logger,
       maxPerApp: c.TAILRACE_DRAIN_MAX_PER_APP,
+      maxPerTenant: c.TAILRACE_DRAIN_MAX_PER_TENANT,
     });
     this.api = new Api({
       nc,

@@ -18,6 +18,7 @@ export const drainsApiSpec = {
     "CIDRs drains may reach although they are loopback, private or link-local, comma-separated (e.g. 10.1.0.0/16)",
   ),
   TAILRACE_DRAIN_MAX_PER_APP: int("drains one app may have", 5, 1, 100),
+  TAILRACE_DRAIN_MAX_PER_TENANT: int("drains one tenant may have over all its apps", 100, 1, 100_000),
 };
 
 /** Every setting of the drainer, in one place. docs/CONFIGURATION.md is generated from this. */

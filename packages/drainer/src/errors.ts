@@ -61,8 +61,11 @@ export class InvalidDrainTlsError extends Error {
 /** The app already has as many drains as the operator allows. */
 export class DrainLimitError extends Error {
   override name = "DrainLimitError";
-  constructor(readonly limit: number) {
-    super(`this app already has ${limit} drains, the most allowed; remove one first`);
+  constructor(
+    readonly limit: number,
+    readonly scope: "app" | "tenant" = "app",
+  ) {
+    super(`this ${scope} already has ${limit} drains, the most allowed; remove one first`);
   }
 }
 

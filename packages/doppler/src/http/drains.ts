@@ -37,6 +37,8 @@ export interface DrainsApiDeps {
   logger: Logger;
   /** TAILRACE_DRAIN_MAX_PER_APP */
   maxPerApp: number;
+  /** TAILRACE_DRAIN_MAX_PER_TENANT */
+  maxPerTenant?: number;
 }
 
 export interface DrainsApi {
@@ -107,7 +109,7 @@ export function createDrainsApi(d: DrainsApiDeps): DrainsApi {
     const tls = checkDrainTls(body.tls);
     if (tls && url.scheme === "syslog") throw new HttpError(400, "tls applies to syslog-tls:// and https:// drains only");
     await d.guard.resolveAndCheck(url.host);
-    const b = await d.store.add(tenant, sourceId, url.raw, d.maxPerApp, tls);
+    const b = await d.store.add(tenant, sourceId, url.raw, d.maxPerApp, tls, d.maxPerTenant);
     d.logger.info({ audit: true, sub: principal.subject, tenant, source_id: sourceId, drain: b.id, url: url.anonymized }, "drain bound");
     json(res, 201, toPublic(b));
   }

@@ -101,11 +101,23 @@ export class DrainStore {
    * Adds a binding unless the app has `limit` already or the same URL is bound. Two concurrent adds may both pass the
    * count; the limit is a guard against accidents, not a quota that must be exact.
    */
-  async add(tenant: string, sourceId: string, url: string, limit: number, tls?: DrainTls): Promise<Binding> {
+  async add(
+    tenant: string,
+    sourceId: string,
+    url: string,
+    limit: number,
+    tls?: DrainTls,
+    tenantLimit = Number.POSITIVE_INFINITY,
+  ): Promise<Binding> {
     const existing = await this.list(tenant, sourceId);
     const same = existing.find((b) => b.url === url);
     if (same) throw new DrainExistsError(same.id);
     if (existing.length >= limit) throw new DrainLimitError(limit);
+    if (Number.isFinite(tenantLimit)) {
+      let n = 0;
+      for await (const _ of await this.kv.keys(`${checkName("tenant", tenant)}.>`)) n++;
+      if (n >= tenantLimit) throw new DrainLimitError(tenantLimit, "tenant");
+    }
     const b: Binding = { id: randomBytes(8).toString("hex"), tenant, sourceId, url, created: Date.now(), ...(tls ? { tls } : {}) };
     await this.kv.create(bindingKey(b), JSON.stringify(b));
     return b;
