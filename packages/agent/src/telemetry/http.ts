@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import { type Readiness, readyzBody } from "@tailrace/runtime";
+import { closeHttpServer, listenOn, type Readiness, readyzBody } from "@tailrace/runtime";
 
 /** The agent's own endpoints: `/healthz` (alive), `/readyz` (connected and started) and `/metrics` (Prometheus). */
 export class AgentHttp {
@@ -26,22 +26,11 @@ export class AgentHttp {
     });
   }
 
-  async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
-    const addr = this.server.address();
-    return typeof addr === "object" && addr ? addr.port : 0;
+  listen(host: string, port: number): Promise<number> {
+    return listenOn(this.server, host, port);
   }
 
   close(): Promise<void> {
-    return new Promise((r) => {
-      this.server.close(() => r());
-      this.server.closeAllConnections();
-    });
+    return closeHttpServer(this.server);
   }
 }

@@ -110,6 +110,7 @@ export async function metrics(argv: string[]): Promise<number> {
       tenant: { type: "string" },
       api: { type: "string" },
       token: { type: "string" },
+      ca: { type: "string" },
     },
   });
   const app = positionals[0];

@@ -1,7 +1,6 @@
 import type { Mark } from "../../egress/mark.js";
 import type { AgentCounters } from "../../telemetry/counters.js";
-import type { FileDecoder } from "../file/decoder.js";
-import { PartialLine } from "../file/partial.js";
+import { StreamPairDecoder } from "../file/decoder.js";
 import { parseRfc3339Nano } from "../file/time.js";
 import type { InstanceSink } from "../instance.js";
 
@@ -12,16 +11,12 @@ const SP = 0x20;
  * chunk of a longer line, re-joined with the `F` that ends it, per stream. Other tags after `P`/`F` (`F:x`) are
  * ignored, as the format allows.
  */
-export class CriDecoder implements FileDecoder {
-  private readonly out: PartialLine;
-  private readonly err: PartialLine;
-
+export class CriDecoder extends StreamPairDecoder {
   constructor(
     sink: InstanceSink,
     private readonly counters: AgentCounters,
   ) {
-    this.out = new PartialLine("OUT", sink);
-    this.err = new PartialLine("ERR", sink);
+    super(sink);
   }
 
   line(line: Buffer, start: number, mark: Mark): void {
@@ -43,23 +38,5 @@ export class CriDecoder implements FileDecoder {
     // Its own copy: a held chunk must not pin the whole read buffer.
     if (tag === 0x50) target.hold(Buffer.from(msg), ts, start, mark);
     else target.end(msg, ts, mark);
-  }
-
-  heldFrom(): number | undefined {
-    const a = this.out.start;
-    const b = this.err.start;
-    if (a === undefined) return b;
-    if (b === undefined) return a;
-    return Math.min(a, b);
-  }
-
-  finish(mark: Mark): void {
-    this.out.flush(mark);
-    this.err.flush(mark);
-  }
-
-  reset(): void {
-    this.out.reset();
-    this.err.reset();
   }
 }

@@ -1,7 +1,6 @@
 import type { Mark } from "../../egress/mark.js";
 import type { AgentCounters } from "../../telemetry/counters.js";
-import type { FileDecoder } from "../file/decoder.js";
-import { PartialLine } from "../file/partial.js";
+import { StreamPairDecoder } from "../file/decoder.js";
 import { parseRfc3339Nano } from "../file/time.js";
 import type { InstanceSink } from "../instance.js";
 
@@ -16,16 +15,12 @@ interface JsonFileEntry {
  * Docker cuts lines longer than 16 KiB into entries whose `log` has no trailing `\n`; those are re-joined per
  * stream. Each line keeps the container's own timestamp (of its first chunk), to the nanosecond.
  */
-export class DockerJsonDecoder implements FileDecoder {
-  private readonly out: PartialLine;
-  private readonly err: PartialLine;
-
+export class DockerJsonDecoder extends StreamPairDecoder {
   constructor(
     sink: InstanceSink,
     private readonly counters: AgentCounters,
   ) {
-    this.out = new PartialLine("OUT", sink);
-    this.err = new PartialLine("ERR", sink);
+    super(sink);
   }
 
   line(line: Buffer, start: number, mark: Mark): void {
@@ -51,23 +46,5 @@ export class DockerJsonDecoder implements FileDecoder {
     } else {
       target.hold(Buffer.from(log, "utf8"), ts, start, mark);
     }
-  }
-
-  heldFrom(): number | undefined {
-    const a = this.out.start;
-    const b = this.err.start;
-    if (a === undefined) return b;
-    if (b === undefined) return a;
-    return Math.min(a, b);
-  }
-
-  finish(mark: Mark): void {
-    this.out.flush(mark);
-    this.err.flush(mark);
-  }
-
-  reset(): void {
-    this.out.reset();
-    this.err.reset();
   }
 }

@@ -1,4 +1,6 @@
 import type { Mark } from "../../egress/mark.js";
+import type { InstanceSink } from "../instance.js";
+import { PartialLine } from "./partial.js";
 
 /**
  * Turns the lines of one log file format (Docker json-file, CRI) into envelopes. The tailer cuts the file into
@@ -16,6 +18,40 @@ export interface FileDecoder {
   finish(mark: Mark): void;
   /** The file was truncated or replaced: forget whatever is held. */
   reset(): void;
+}
+
+/**
+ * What Docker's and CRI's decoders share: a partial line per stream (stdout, stderr), each holding the chunks of a
+ * split log line until its end arrives. Subclasses parse their format and feed `out`/`err`.
+ */
+export abstract class StreamPairDecoder implements FileDecoder {
+  protected readonly out: PartialLine;
+  protected readonly err: PartialLine;
+
+  constructor(sink: InstanceSink) {
+    this.out = new PartialLine("OUT", sink);
+    this.err = new PartialLine("ERR", sink);
+  }
+
+  abstract line(line: Buffer, start: number, mark: Mark): void;
+
+  heldFrom(): number | undefined {
+    const a = this.out.start;
+    const b = this.err.start;
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    return Math.min(a, b);
+  }
+
+  finish(mark: Mark): void {
+    this.out.flush(mark);
+    this.err.flush(mark);
+  }
+
+  reset(): void {
+    this.out.reset();
+    this.err.reset();
+  }
 }
 
 /** The longest file line accepted; a longer one is not a log line (Docker and CRI cut at 16 KiB) and is skipped. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from "node:https";
 import { bearer, type Verifier } from "@tailrace/auth";
 import { type Envelope, fromProtoJson, InvalidEnvelopeError } from "@tailrace/envelope";
-import type { Logger, ServerTls } from "@tailrace/runtime";
+import { closeHttpServer, type Logger, listenOn, type ServerTls } from "@tailrace/runtime";
 import { AppOwnedElsewhereError } from "../../egress/claims.js";
 import type { AppChannel, NatsPublisher } from "../../egress/nats.js";
 import type { AgentCounters } from "../../telemetry/counters.js";
@@ -72,23 +72,12 @@ export class HttpIngress {
     this.server = o.tls ? createHttpsServer(o.tls, handler) : createServer(handler);
   }
 
-  async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
-    const addr = this.server.address();
-    return typeof addr === "object" && addr ? addr.port : 0;
+  listen(host: string, port: number): Promise<number> {
+    return listenOn(this.server, host, port);
   }
 
   close(): Promise<void> {
-    return new Promise((r) => {
-      this.server.close(() => r());
-      this.server.closeAllConnections();
-    });
+    return closeHttpServer(this.server);
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
