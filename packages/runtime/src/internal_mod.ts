@@ -1,30 +1,3 @@
-export type { ConfigOf, Setting, Spec } from "./config.js";
-export {
-  bool,
-  ConfigError,
-  checkUnknown,
-  describe,
-  duration,
-  formatDuration,
-  int,
-  loadConfig,
-  parseDuration,
-  port,
-  secret,
-  str,
-  url,
-} from "./config.js";
-export type { Readiness } from "./health.js";
-export { readyzBody } from "./health.js";
-export { closeHttpServer, listenOn } from "./listen.js";
-export type { Logger, LoggerOptions } from "./logger.js";
-export { createLogger, redactUrl } from "./logger.js";
-export type { NatsConnection, NatsOptions } from "./nats.js";
-export { connectNats, NatsCredentialsError } from "./nats.js";
-export type { NatsSecurity, NatsSettings } from "./nats_config.js";
-export { natsSecurity, natsSpec } from "./nats_config.js";
-export type { Count, Direction, DrainSample, Labels, Level, Observation, Timing } from "./telemetry.js";
-export { INSTRUMENTS, SECONDS_BUCKETS, Telemetry } from "./telemetry.js";
+// What sibling packages and tests may use: everything public, and what only they need.
+export * from "./mod.js";
 export { MonotonicSum } from "./telemetry_sum.js";
-export type { ServerTls } from "./tls.js";
-export { serverTls, TlsConfigError } from "./tls.js";
