@@ -12,6 +12,7 @@ import { Kvm } from "@nats-io/kv";
 import { type NatsConnection, nkeys, type PermissionViolationError } from "@nats-io/transport-node";
 import { Doppler, loadDopplerConfig } from "@tailrace/doppler";
 import { Drainer, loadDrainerConfig } from "@tailrace/drainer";
+import { drainStreamName } from "@tailrace/drainer/internal";
 import { encodeBatch, lgrNotice } from "@tailrace/envelope";
 import { connectNats, createLogger, loadConfig, natsSecurity, natsSpec } from "@tailrace/runtime";
 import {
@@ -273,19 +274,27 @@ describe("NATS permissions (deploy/nats)", () => {
     expect(await trySubscribe(nc, "tr.data.>")).toEqual({ operation: "subscription", subject: "tr.data.>" });
     expect(await trySubscribe(nc, "tr.data.acme.perm-web.log")).toMatchObject({ operation: "subscription" });
     expect(await trySubscribe(nc, "_INBOX_doppler.>")).toMatchObject({ operation: "subscription" });
-    // No direct or stored-message gets, no ephemeral consumer, no consumer over more than one app.
+    // Nothing on the data stream at all (drains read their apps' drain streams): no gets, no consumer of any kind.
     expect(await requestError(nc, "$JS.API.DIRECT.GET.TAILRACE_DATA", '{"seq":1}')).toMatch(/Permissions Violation/);
     expect(await requestError(nc, "$JS.API.STREAM.MSG.GET.TAILRACE_DATA", '{"seq":1}')).toMatch(/Permissions Violation/);
+    expect(await requestError(nc, "$JS.API.STREAM.INFO.TAILRACE_DATA", "")).toMatch(/Permissions Violation/);
     expect(await requestError(nc, "$JS.API.CONSUMER.CREATE.TAILRACE_DATA", "{}")).toMatch(/Permissions Violation/);
     expect(await requestError(nc, "$JS.API.CONSUMER.DURABLE.CREATE.TAILRACE_DATA.x", "{}")).toMatch(/Permissions Violation/);
-    expect(await requestError(nc, "$JS.API.CONSUMER.CREATE.TAILRACE_DATA.x.tr.data.>", "{}")).toMatch(/Permissions Violation/);
-    expect(await requestError(nc, "$JS.API.CONSUMER.CREATE.TAILRACE_DATA.x.tr.data.acme.>", "{}")).toMatch(/Permissions Violation/);
+    expect(await requestError(nc, "$JS.API.CONSUMER.CREATE.TAILRACE_DATA.x.tr.data.acme.perm-web.log", "{}")).toMatch(
+      /Permissions Violation/,
+    );
+    expect(await requestError(nc, "$JS.API.CONSUMER.MSG.NEXT.TAILRACE_DATA.x", "{}")).toMatch(/Permissions Violation/);
+    // On a drain stream: no ephemeral consumer, no consumer over more than one app.
+    const drains = drainStreamName("acme", "perm-web", "log");
+    expect(await requestError(nc, `$JS.API.CONSUMER.CREATE.${drains}`, "{}")).toMatch(/Permissions Violation/);
+    expect(await requestError(nc, `$JS.API.CONSUMER.CREATE.${drains}.x.tr.data.>`, "{}")).toMatch(/Permissions Violation/);
+    expect(await requestError(nc, `$JS.API.CONSUMER.CREATE.${drains}.x.tr.data.acme.>`, "{}")).toMatch(/Permissions Violation/);
     // The API subject must name the filter the consumer really has: nats-server refuses a wider one behind it.
     const sneaky = JSON.stringify({
-      stream_name: "TAILRACE_DATA",
+      stream_name: drains,
       config: { name: "sneaky", filter_subject: "tr.data.>", ack_policy: "none", deliver_policy: "all" },
     });
-    const answer = await nc.request("$JS.API.CONSUMER.CREATE.TAILRACE_DATA.sneaky.tr.data.acme.perm-web.log", sneaky, { timeout: 2000 });
+    const answer = await nc.request(`$JS.API.CONSUMER.CREATE.${drains}.sneaky.tr.data.acme.perm-web.log`, sneaky, { timeout: 2000 });
     expect(JSON.parse(answer.string())).toMatchObject({
       error: { code: 400, description: expect.stringMatching(/did not match filtered subject/) },
     });
@@ -294,6 +303,8 @@ describe("NATS permissions (deploy/nats)", () => {
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     await expect(jsm.streams.delete("TAILRACE_DATA")).rejects.toThrow(/Permissions Violation/);
     await expect(jsm.streams.purge("TAILRACE_DATA")).rejects.toThrow(/Permissions Violation/);
+    await expect(jsm.streams.update("TAILRACE_DATA", { max_age: 1 })).rejects.toThrow(/Permissions Violation/);
+    await expect(jsm.streams.delete("KV_tailrace_drains")).rejects.toThrow(/Permissions Violation/);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The drainer's whole data path on one screen:
  *
+ *   TAILRACE_DATA ──source (tr.data.<tenant>.<app>.log|*)──► drain stream TAILRACE_DRAIN_<hash>_LOG|_ALL per app
  *   KV tailrace_drains ──watch──► DrainRunner per binding ──lease (KV tailrace_drain_leases, TTL)──► Pipeline:
- *     durable pull consumer on TAILRACE_DATA (filter tr.data.<tenant>.<app>.log|*) ──► RFC 5424 ──► writer
+ *     durable pull consumer on the app's drain stream ──► RFC 5424 ──► writer
  *     (syslog TCP / syslog-tls / https logplex) ──► ack in order once delivered; LGR notices to tr.data.<tenant>.<app>.log
  */
 import { randomBytes } from "node:crypto";
@@ -12,20 +13,34 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { KvWatchEntry } from "@nats-io/kv";
 import { connectNats, type Logger, type NatsConnection, natsSecurity, Telemetry } from "@tailrace/runtime";
 import { AddressGuard } from "./binding/guard.js";
+import { parseDrainUrl } from "./binding/url.js";
 import type { DrainerConfig } from "./config.js";
 import { deleteConsumer, deleteOrphans } from "./drain/consumer.js";
 import { DrainRunner, type RunnerDeps } from "./drain/runner.js";
 import type { DrainStats } from "./drain/stats.js";
+import { type DrainScope, deleteDrainStream, drainStreamName, listDrainStreams, scopeOf } from "./drain/stream.js";
 import { startHttp } from "./http.js";
 import { type Binding, bindingKey, DrainStore, parseBinding } from "./store/bindings.js";
 import { Leases } from "./store/leases.js";
 
 const STOP_GRACE_MS = 5000;
 
+/** The drain stream a binding reads; undefined for a binding whose URL no longer parses (it has no runner). */
+function streamOf(b: Binding): string | undefined {
+  let scope: DrainScope;
+  try {
+    scope = scopeOf(parseDrainUrl(b.url).drainData);
+  } catch {
+    return undefined;
+  }
+  return drainStreamName(b.tenant, b.sourceId, scope);
+}
+
 export class Drainer {
   readonly id: string;
   private nc: NatsConnection | undefined;
   private deps: RunnerDeps | undefined;
+  private store: DrainStore | undefined;
   private readonly runners = new Map<string, DrainRunner>();
   private stopWatch: (() => void) | undefined;
   private server: Server | undefined;
@@ -49,6 +64,7 @@ export class Drainer {
     this.telemetry.observeDrains(() => this.stats());
     const jsm = await jetstreamManager(this.nc);
     const store = await DrainStore.open(this.nc);
+    this.store = store;
     const leases = await Leases.open(this.nc, c.TAILRACE_DRAIN_LEASE_TTL);
     this.deps = {
       nc: this.nc,
@@ -67,6 +83,13 @@ export class Drainer {
         httpBatchBytes: c.TAILRACE_DRAIN_HTTP_BATCH_BYTES,
         httpFlushMs: c.TAILRACE_DRAIN_HTTP_FLUSH,
         httpTimeoutMs: c.TAILRACE_DRAIN_HTTP_TIMEOUT,
+      },
+      streams: { maxAgeMs: c.TAILRACE_DRAIN_RETENTION, maxBytes: c.TAILRACE_DRAIN_MAX_BYTES, replicas: c.TAILRACE_DRAIN_STREAM_REPLICAS },
+      earliest: (b) => {
+        const s = streamOf(b);
+        let t = b.created;
+        for (const r of this.runners.values()) if (r.binding.created < t && streamOf(r.binding) === s) t = r.binding.created;
+        return t;
       },
     };
     await this.watch(store);
@@ -99,11 +122,32 @@ export class Drainer {
       if (!initial) resolve();
     });
     this.watching = true;
+    this.deleteOrphans().catch((err) => this.logger.warn({ err: (err as Error).message }, "could not clean up removed drains"));
+  }
+
+  /** Deletes the drain streams and consumers of drains removed while no drainer ran. */
+  private async deleteOrphans(): Promise<void> {
+    const jsm = (this.deps as RunnerDeps).jsm;
     const bound = new Set([...this.runners.values()].map((r) => r.binding.id));
-    deleteOrphans((this.deps as RunnerDeps).jsm, bound).then(
-      (n) => n > 0 && this.logger.info({ deleted: n }, "deleted consumers of removed drains"),
-      () => undefined, // no data stream yet: nothing to clean
-    );
+    const used = new Set([...this.runners.values()].map((r) => streamOf(r.binding)));
+    let consumers = 0;
+    for (const s of await listDrainStreams(jsm)) {
+      if (used.has(s.name)) consumers += await deleteOrphans(jsm, s.name, bound);
+      else await this.retireStream(s.tenant, s.sourceId, s.name);
+    }
+    if (consumers > 0) this.logger.info({ deleted: consumers }, "deleted consumers of removed drains");
+  }
+
+  /**
+   * Deletes a drain stream no drain reads any more. The bucket, not this drainer's view of it, decides: a binding
+   * another drainer is adding right now keeps the stream (and if it lands just after, its drain makes it again).
+   */
+  private async retireStream(tenant: string, sourceId: string, name: string): Promise<void> {
+    for (const r of this.runners.values()) if (streamOf(r.binding) === name) return;
+    const left = await (this.store as DrainStore).list(tenant, sourceId);
+    if (left.some((b) => streamOf(b) === name)) return;
+    await deleteDrainStream((this.deps as RunnerDeps).jsm, name);
+    this.logger.info({ tenant, source_id: sourceId, stream: name }, "deleted the drain stream of an app without drains");
   }
 
   private async apply(e: KvWatchEntry): Promise<void> {
@@ -118,14 +162,26 @@ export class Drainer {
       if (old && old.binding.url === b.url && old.binding.created === b.created) return;
       if (old) await old.stop(0);
       this.add(b, deps);
+      if (old && streamOf(old.binding) !== streamOf(b)) await this.removed(old.binding);
       return;
     }
     if (old) {
       this.runners.delete(e.key);
       await old.stop(0);
-      await deleteConsumer(deps.jsm, old.binding).catch(() => undefined);
+      await this.removed(old.binding);
       this.logger.info({ drain: old.binding.id, url: old.stats.url }, "drain removed");
     }
+  }
+
+  /** Cleans up after a binding: its consumer, and its drain stream when it was the last drain reading it. */
+  private async removed(b: Binding): Promise<void> {
+    const stream = streamOf(b);
+    if (!stream) return;
+    const jsm = (this.deps as RunnerDeps).jsm;
+    await deleteConsumer(jsm, stream, b).catch(() => undefined);
+    await this.retireStream(b.tenant, b.sourceId, stream).catch((err) =>
+      this.logger.warn({ drain: b.id, err: (err as Error).message }, "could not delete the drain stream"),
+    );
   }
 
   private add(b: Binding, deps: RunnerDeps): void {

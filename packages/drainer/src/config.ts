@@ -30,9 +30,16 @@ export const drainerSpec = {
   TAILRACE_DRAINER_PORT: port("port of the drainer's /healthz, /readyz and /metrics (0 picks a free one)", 8090),
   TAILRACE_DRAINER_ID: str("this drainer's name in drain leases; defaults to host name, pid and a random suffix", ""),
   TAILRACE_DRAIN_RETENTION: duration(
-    "how far behind a drain may fall by time; older messages are skipped, counted and noticed as lost",
+    "how far behind a drain may fall by time (the drain streams' max age); older messages are skipped, counted and noticed as lost",
     24 * 3_600_000,
   ),
+  TAILRACE_DRAIN_MAX_BYTES: int(
+    "bytes each drained app's drain stream keeps for its drains (per app; apps with metrics drains have a second stream); the oldest go first, counted and noticed as lost. At least NATS max_payload",
+    256 * 1024 ** 2,
+    1024 ** 2,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  TAILRACE_DRAIN_STREAM_REPLICAS: int("JetStream replicas of the drain streams (1 or 3 on a cluster)", 1, 1, 5),
   TAILRACE_DRAIN_MAX_BACKLOG: int(
     "how far behind a drain may fall in NATS messages (batches); beyond it the oldest are skipped, counted and noticed",
     1_000_000,

@@ -6,5 +6,15 @@ export { checkName, isValidName } from "./names.js";
 export { lgrNotice } from "./notice.js";
 export { fromProtoJson, fromProtoJsonBatch, toProtoJson, toProtoJsonBatch } from "./protojson.js";
 export type { DataSubject } from "./subjects.js";
-export { ALL_DATA, APPS_BUCKET, appFilter, DATA_PREFIX, DATA_STREAM, dataSubject, parseDataSubject, tenantFilter } from "./subjects.js";
+export {
+  ALL_DATA,
+  APPS_BUCKET,
+  appFilter,
+  DATA_PREFIX,
+  DATA_STREAM,
+  DRAIN_STREAM_PREFIX,
+  dataSubject,
+  parseDataSubject,
+  tenantFilter,
+} from "./subjects.js";
 export { MAX_PAYLOAD_BYTES, validateEnvelope } from "./validate.js";

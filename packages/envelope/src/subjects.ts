@@ -21,6 +21,12 @@ export const ALL_DATA = `${DATA_PREFIX}.>`;
 /** The JetStream stream that keeps recent envelopes per app and kind, and feeds tails and drains. */
 export const DATA_STREAM = "TAILRACE_DATA";
 
+/**
+ * Prefix of the per-app drain streams: each sources one app's data from {@link DATA_STREAM} and keeps it for the
+ * app's drains, with the drains' own retention (the drainer names and manages them).
+ */
+export const DRAIN_STREAM_PREFIX = "TAILRACE_DRAIN_";
+
 /** KV bucket: source_id → owning tenant. */
 export const APPS_BUCKET = "tailrace_apps";
 

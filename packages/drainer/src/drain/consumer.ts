@@ -1,12 +1,13 @@
 /**
- * One durable pull consumer per drain on the data stream, filtered to the drain's app (one `filter_subject`: nats-server
- * 2.9 has no multi-filter consumers). It starts at the binding's creation time, so delivery covers everything from
- * the moment of binding; acks are explicit, and `max_ack_pending` is the drain's own in-flight window.
+ * One durable pull consumer per drain on its app's drain stream (see stream.ts), filtered to the stream's subjects
+ * (so the API subject names the app, which the NATS permissions check). It starts at the binding's creation time, so
+ * delivery covers everything from the moment of binding; acks are explicit, and `max_ack_pending` is the drain's own
+ * in-flight window.
  */
 import { AckPolicy, DeliverPolicy, type JetStreamManager, ReplayPolicy } from "@nats-io/jetstream";
-import { appFilter, DATA_STREAM, dataSubject } from "@tailrace/envelope";
 import type { DrainData } from "../binding/url.js";
 import type { Binding } from "../store/bindings.js";
+import { isNotFound, scopeFilter, scopeOf } from "./stream.js";
 
 const NS_PER_MS = 1_000_000;
 /** Long: the lease, not the ack timer, decides who delivers; a redelivery would only be skipped as a duplicate. */
@@ -15,29 +16,26 @@ const ACK_WAIT_MS = 10 * 60_000;
 export const consumerName = (b: Pick<Binding, "id">): string => `drain_${b.id}`;
 
 export function drainFilter(b: Binding, data: DrainData): string {
-  return data === "logs" ? dataSubject(b.tenant, b.sourceId, "log") : appFilter(b.tenant, b.sourceId);
-}
-
-function isNotFound(err: unknown): boolean {
-  return /not found|10014|404/i.test(String((err as Error)?.message ?? err));
+  return scopeFilter(b.tenant, b.sourceId, scopeOf(data));
 }
 
 /**
  * Called by the drainer that has just taken a drain's lease. The consumer is made afresh, starting right after its
  * ack floor (or at the binding's creation when nothing was acked): messages the previous holder had in flight come
- * again at once and in order, rather than after an ack timeout and behind newer ones.
+ * again at once and in order, rather than after an ack timeout and behind newer ones. Returns the stream sequence
+ * it resumes at (0 for the binding's creation time), from which the pipeline counts what the stream dropped unread.
  */
-export async function takeConsumer(jsm: JetStreamManager, b: Binding, filter: string, window: number): Promise<void> {
+export async function takeConsumer(jsm: JetStreamManager, stream: string, b: Binding, filter: string, window: number): Promise<number> {
   const name = consumerName(b);
   let startSeq = 0;
   try {
-    const info = await jsm.consumers.info(DATA_STREAM, name);
+    const info = await jsm.consumers.info(stream, name);
     startSeq = info.ack_floor.stream_seq > 0 ? info.ack_floor.stream_seq + 1 : 0;
-    await jsm.consumers.delete(DATA_STREAM, name);
+    await jsm.consumers.delete(stream, name);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  await jsm.consumers.add(DATA_STREAM, {
+  await jsm.consumers.add(stream, {
     durable_name: name,
     filter_subject: filter,
     ack_policy: AckPolicy.Explicit,
@@ -49,23 +47,24 @@ export async function takeConsumer(jsm: JetStreamManager, b: Binding, filter: st
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }
       : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(b.created).toISOString() }),
   });
+  return startSeq;
 }
 
-export async function deleteConsumer(jsm: JetStreamManager, b: Pick<Binding, "id">): Promise<void> {
+export async function deleteConsumer(jsm: JetStreamManager, stream: string, b: Pick<Binding, "id">): Promise<void> {
   try {
-    await jsm.consumers.delete(DATA_STREAM, consumerName(b));
+    await jsm.consumers.delete(stream, consumerName(b));
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
 }
 
-/** Deletes drain consumers whose binding is gone (removed while no drainer ran). */
-export async function deleteOrphans(jsm: JetStreamManager, bound: ReadonlySet<string>): Promise<number> {
+/** Deletes the drain consumers of a drain stream whose binding is gone (removed while no drainer ran). */
+export async function deleteOrphans(jsm: JetStreamManager, stream: string, bound: ReadonlySet<string>): Promise<number> {
   let n = 0;
-  for await (const c of jsm.consumers.list(DATA_STREAM)) {
+  for await (const c of jsm.consumers.list(stream)) {
     const name = c.name;
     if (name.startsWith("drain_") && !bound.has(name.slice("drain_".length))) {
-      await deleteConsumer(jsm, { id: name.slice("drain_".length) });
+      await deleteConsumer(jsm, stream, { id: name.slice("drain_".length) });
       n++;
     }
   }

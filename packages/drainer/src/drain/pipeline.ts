@@ -1,14 +1,15 @@
 /**
  * The data path of one drain while this drainer holds its lease:
  *
- *   durable pull consumer (window = max_ack_pending) ──► decode ──► retention check ──► RFC 5424 ──► writer
+ *   drain stream (the app's data, sourced from TAILRACE_DATA, kept for the drain retention)
+ *     ──► durable pull consumer (window = max_ack_pending) ──► decode ──► retention check ──► RFC 5424 ──► writer
  *                       ▲                                                                         │
  *                       └──────────────── ack, in order, once delivered ◄──────────────────────────┘
  *
  * A slow or dead receiver fills only this drain's window; nothing is shared with other drains but the process.
  */
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
-import { DATA_STREAM, decodeBatch, type Envelope } from "@tailrace/envelope";
+import { decodeBatch, type Envelope } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
 import type { DrainUrl } from "../binding/url.js";
 import type { DrainWriter } from "../egress/writer.js";
@@ -18,8 +19,11 @@ import type { Binding } from "../store/bindings.js";
 import { AckQueue } from "./acks.js";
 import { consumerName, drainFilter, takeConsumer } from "./consumer.js";
 import type { DrainStats } from "./stats.js";
+import { isNotFound } from "./stream.js";
 
 const LAG_EVERY_MS = 2000;
+const FETCH_EXPIRES_MS = 2000;
+const FULL_POLL_MS = 20;
 
 export interface PipelineSettings {
   window: number;
@@ -32,7 +36,9 @@ export interface PipelineDeps {
   jsm: JetStreamManager;
   logger: Logger;
   settings: PipelineSettings;
-  /** Called with the number of envelopes given up. */
+  /** Makes sure the drain's stream exists (and has today's limits); resolves to its name. */
+  ensureStream(): Promise<string>;
+  /** Called with the number of envelopes (or, for batches the drain stream dropped unread, NATS messages) given up. */
   onLoss(n: number): void;
 }
 
@@ -41,6 +47,8 @@ export class Pipeline {
   private messages: ConsumerMessages | undefined;
   private stopped = false;
   private lastSeq = 0;
+  private stream: string | undefined;
+  private gone = false;
   private readonly sleeper = new Sleeper();
   private running: Promise<void> | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
@@ -61,8 +69,9 @@ export class Pipeline {
   }
 
   private async refreshLag(): Promise<void> {
+    if (!this.stream) return;
     try {
-      const info = await this.d.jsm.consumers.info(DATA_STREAM, consumerName(this.binding));
+      const info = await this.d.jsm.consumers.info(this.stream, consumerName(this.binding));
       this.stats.lag = info.num_pending + info.num_ack_pending;
     } catch {
       // Not there yet, or NATS is away; the next round tries again.
@@ -74,19 +83,41 @@ export class Pipeline {
     let fresh = true;
     while (!this.stopped) {
       try {
-        // Only the first time: later rounds (after a NATS hiccup) keep the consumer and its acks.
-        if (fresh) await takeConsumer(this.d.jsm, this.binding, drainFilter(this.binding, this.url.drainData), this.d.settings.window);
-        fresh = false;
-        const consumer = await this.d.js.consumers.get(DATA_STREAM, consumerName(this.binding));
-        this.messages = await consumer.consume({ max_messages: Math.min(this.d.settings.window, 256) });
-        if (this.stopped) break;
-        backoff.reset();
-        for await (const m of this.messages) {
-          if (this.stopped) break;
-          this.handle(m);
+        // Only the first time, or when the stream went away (deleted by a drainer that saw the app's last drain go
+        // while this one was being bound): later rounds after a NATS hiccup keep the consumer and its acks.
+        if (fresh) {
+          this.stream = await this.d.ensureStream();
+          const filter = drainFilter(this.binding, this.url.drainData);
+          const startSeq = await takeConsumer(this.d.jsm, this.stream, this.binding, filter, this.d.settings.window);
+          // From here on, a jump in the stream sequences delivered is what the drain stream dropped unread.
+          this.lastSeq = startSeq > 0 ? startSeq - 1 : 0;
         }
+        fresh = false;
+        this.gone = false;
+        const consumer = await this.d.js.consumers.get(this.stream as string, consumerName(this.binding));
+        backoff.reset();
+        while (!this.stopped && !this.gone) {
+          // The window is counted here, not only by the server's max_ack_pending: when the drain stream drops a
+          // message this pipeline holds, the server forgets it was pending and sends another, and a dead drain
+          // would otherwise pull the whole stream into memory as it rolls.
+          const room = this.d.settings.window - this.acks.size;
+          if (room <= 0) {
+            await this.sleeper.sleep(FULL_POLL_MS);
+            continue;
+          }
+          const messages = await consumer.fetch({ max_messages: Math.min(room, 256), expires: FETCH_EXPIRES_MS });
+          this.messages = messages;
+          void this.watchGone(messages);
+          for await (const m of messages) {
+            if (this.stopped) break;
+            this.handle(m);
+          }
+        }
+        // The consumer went away under us (its stream deleted and made again): take it afresh.
+        if (this.gone) fresh = true;
       } catch (err) {
         if (this.stopped) break;
+        if (isNotFound(err)) fresh = true;
         this.d.logger.warn(
           { drain: this.binding.id, url: this.url.anonymized, err: (err as Error).message },
           "drain consumer failed; retrying",
@@ -96,10 +127,29 @@ export class Pipeline {
     }
   }
 
+  /** A deleted consumer or stream ends the round, so the next one makes them again. */
+  private async watchGone(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      if (s.type === "consumer_deleted" || s.type === "consumer_not_found" || s.type === "stream_not_found") {
+        this.gone = true;
+        await messages.close().catch(() => undefined);
+        return;
+      }
+    }
+  }
+
   private handle(m: JsMsg): void {
     // A redelivery of something this pipeline already holds (its ack is on the way): skip, or order breaks.
     if (m.seq <= this.lastSeq) return;
+    // The consumer's filter is the whole drain stream, so every sequence between two deliveries was a message for this
+    // drain that the stream dropped (past TAILRACE_DRAIN_MAX_BYTES or TAILRACE_DRAIN_RETENTION) before it was read.
+    const dropped = this.lastSeq > 0 ? m.seq - this.lastSeq - 1 : 0;
     this.lastSeq = m.seq;
+    if (dropped > 0) {
+      this.stats.lost += dropped;
+      this.d.onLoss(dropped);
+      this.d.logger.warn({ drain: this.binding.id, dropped }, "the drain stream dropped messages before the drain read them");
+    }
     this.stats.lag = m.info.pending + this.acks.size;
     const done = this.acks.push(m);
     let batch: Envelope[];

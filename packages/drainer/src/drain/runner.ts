@@ -16,6 +16,7 @@ import { DrainStatusWriter } from "../store/status.js";
 import { Notices } from "./notices.js";
 import { Pipeline, type PipelineSettings } from "./pipeline.js";
 import type { DrainStats } from "./stats.js";
+import { type DrainStreamLimits, ensureDrainStream, scopeOf } from "./stream.js";
 
 export interface RunnerDeps {
   nc: NatsConnection;
@@ -28,6 +29,10 @@ export interface RunnerDeps {
   noticeIntervalMs: number;
   pipeline: PipelineSettings;
   writer: WriterSettings;
+  /** Limits of the drain streams: retention per app and scope. */
+  streams: DrainStreamLimits;
+  /** The earliest creation time among the bindings that share `b`'s drain stream: where a new stream starts. */
+  earliest(b: Binding): number;
 }
 
 export class DrainRunner {
@@ -137,6 +142,10 @@ export class DrainRunner {
       jsm: this.d.jsm,
       logger: this.log,
       settings: this.d.pipeline,
+      ensureStream: () => {
+        const b = this.binding;
+        return ensureDrainStream(this.d.jsm, b.tenant, b.sourceId, scopeOf(this.url.drainData), this.d.earliest(b), this.d.streams);
+      },
       onLoss: (n) => this.notices.loss(n),
     });
   }
