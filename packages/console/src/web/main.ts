@@ -336,7 +336,11 @@ ui.app.addEventListener("change", () => {
 ui.pause.addEventListener("click", () => {
   if (!tail) return;
   if (tail.current === "paused") tail.resume();
-  else tail.pause();
+  else {
+    // The socket closes first, so nothing more arrives; what arrived already is drawn before the state reads paused.
+    tail.pause();
+    view.flush();
+  }
 });
 ui.download.addEventListener("click", () => {
   const blob = new Blob([toText(view.visibleLines())], { type: "text/plain;charset=utf-8" });

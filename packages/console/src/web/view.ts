@@ -70,6 +70,11 @@ export class LogView {
     return this.store.all(this.filter);
   }
 
+  /** Draws what is waiting for the next animation frame now: on pause, the screen must hold still from the click. */
+  flush(): void {
+    if (this.pending.length > 0) this.draw();
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
