@@ -93,17 +93,22 @@ export async function startConsoleFront(api: string): Promise<ConsoleFront> {
         const up = request(
           { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: forwardHeaders(req.headers, target) },
           (r) => {
+            r.on("error", () => res.destroy());
             res.writeHead(r.statusCode ?? 502, r.headers);
             r.pipe(res);
           },
         );
         up.on("error", () => res.destroy());
+        // A browser that goes away mid-request resets its socket: that is not the test's failure.
+        req.on("error", () => up.destroy());
+        res.on("error", () => up.destroy());
         req.pipe(up);
       })
       .catch(() => res.destroy());
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, upgrade: true });
+    socket.on("error", () => socket.destroy());
     if (refusing) {
       socket.end("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       return;
@@ -137,6 +142,7 @@ export async function startConsoleFront(api: string): Promise<ConsoleFront> {
       socket.pipe(upSocket);
     });
     up.on("response", (res) => {
+      res.on("error", () => socket.destroy());
       // A refused upgrade: pass the status on, as the doppler would answer it.
       let text = `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`;
       for (let i = 0; i < res.rawHeaders.length; i += 2) text += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;

@@ -74,6 +74,10 @@ export class ListenError extends Error {
   override name = "ListenError";
 }
 
+function onUpgradeSocketError(this: Duplex): void {
+  this.destroy();
+}
+
 /** The bearer credential: the Authorization header, or on a websocket upgrade the token offered as a subprotocol. */
 function credentials(req: IncomingMessage): string | undefined {
   if (req.headers.authorization) return req.headers.authorization;
@@ -96,6 +100,9 @@ export class Api {
     };
     this.server = d.tls ? createTlsServer(d.tls, handler) : createServer(handler);
     this.server.on("upgrade", (req, socket, head) => {
+      // Until ws takes the socket over, a client that resets it mid-authorisation must not become an unhandled
+      // 'error' (which would end the process), as the ws documentation prescribes.
+      socket.on("error", onUpgradeSocketError);
       this.upgrade(req, socket, head).catch((err) => {
         const status =
           err instanceof HttpError ? err.status : err instanceof UnauthorizedError ? 401 : err instanceof LimitError ? 429 : 500;
@@ -278,6 +285,7 @@ export class Api {
       release();
       return;
     }
+    socket.removeListener("error", onUpgradeSocketError);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const tail = make(ws);
       this.tails.add(tail);
