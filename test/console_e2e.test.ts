@@ -55,7 +55,7 @@ describe("console", () => {
       },
       15_000,
     );
-    receiver = createServer((s) => s.resume());
+    receiver = createServer((s) => s.on("error", () => undefined).resume());
     receiver.listen(0, "127.0.0.1");
     await once(receiver, "listening");
     browser = await launchChromium();

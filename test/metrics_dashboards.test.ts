@@ -125,7 +125,7 @@ describe("deploy: Prometheus config and Grafana dashboards", () => {
     for (const n of sampleNames((await scrape(ep.selfApi, "/metrics")).text)) exposed.add(n);
 
     // Drainer: one drain bound to a TCP receiver, delivering.
-    receiver = createServer((s) => s.resume());
+    receiver = createServer((s) => s.on("error", () => undefined).resume());
     await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
     const port = (receiver.address() as { port: number }).port;
     const res = await fetch(`${ds.api}/v1/apps/web/drains`, {
