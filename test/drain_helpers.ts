@@ -2,10 +2,8 @@
 import { openSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from "node:net";
-import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { NatsPublisher } from "@tailrace/agent";
-import { AppClaims } from "@tailrace/agent/internal";
+import type { NatsPublisher } from "@tailrace/agent";
 import { hs256Verifier } from "@tailrace/auth";
 // Not exported by the doppler yet: the wiring adds it to internal_mod.ts.
 import { AppRegistry, createDrainsApi } from "@tailrace/doppler/internal";
@@ -13,7 +11,7 @@ import { AddressGuard, Drainer, DrainStore, loadDrainerConfig } from "@tailrace/
 import { type Envelope, nowNs } from "@tailrace/envelope";
 import { createLogger, type Logger } from "@tailrace/runtime";
 import { TEST_JWT_SECRET } from "@tailrace/testkit";
-import { type Stack, startStack } from "./helpers.js";
+import { agentPublisher, type Stack, startStack } from "./helpers.js";
 
 export const LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? "silent";
 
@@ -115,15 +113,7 @@ export interface Publisher {
 }
 
 export async function startPublisher(url: string): Promise<Publisher> {
-  const nc = await connect({ servers: url });
-  const pub = new NatsPublisher(jetstream(nc), new AppClaims(nc), {
-    bufferSize: 1_000_000,
-    maxBatch: 512,
-    flushMs: 2,
-    maxInFlight: 64,
-    agentId: `test-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-    logger: createLogger({ name: "test-publisher", level: "silent" }),
-  });
+  const { pub, close } = await agentPublisher(url, { bufferSize: 1_000_000, maxBatch: 512, maxInFlight: 64 });
   const channels = new Map<string, ReturnType<NatsPublisher["channel"]>>();
   return {
     line(tenant, sourceId, text, o = {}) {
@@ -140,10 +130,7 @@ export async function startPublisher(url: string): Promise<Publisher> {
       return e;
     },
     drain: () => pub.drain(10_000),
-    async stop() {
-      await pub.stop();
-      await nc.close();
-    },
+    stop: close,
   };
 }
 

@@ -1,5 +1,9 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { jetstream } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { NatsPublisher, type PublisherOptions } from "@tailrace/agent";
+import { AppClaims } from "@tailrace/agent/internal";
 import { Doppler, type Doppler as DopplerT, loadDopplerConfig } from "@tailrace/doppler";
 import type { Envelope } from "@tailrace/envelope";
 import { fromProtoJson, nowNs } from "@tailrace/envelope";
@@ -123,21 +127,32 @@ export interface TestPublisher {
   stop(): Promise<void>;
 }
 
-/** The agent's real publisher, in this process, for tests that need precise control of what is published. */
-export async function testPublisher(natsUrl: string): Promise<TestPublisher> {
-  const { connect } = await import("@nats-io/transport-node");
-  const { jetstream } = await import("@nats-io/jetstream");
-  const { NatsPublisher } = await import("@tailrace/agent");
-  const { AppClaims } = await import("@tailrace/agent/internal");
+/** The agent's real publisher, in this process: a fresh agent id each time (a new one is an agent restart). */
+export async function agentPublisher(
+  natsUrl: string,
+  o: Partial<Pick<PublisherOptions, "bufferSize" | "maxBatch" | "maxInFlight">> = {},
+): Promise<{ pub: NatsPublisher; close(): Promise<void> }> {
   const nc = await connect({ servers: natsUrl });
   const pub = new NatsPublisher(jetstream(nc), new AppClaims(nc), {
-    bufferSize: 200_000,
-    maxBatch: 256,
+    bufferSize: o.bufferSize ?? 200_000,
+    maxBatch: o.maxBatch ?? 256,
     flushMs: 2,
-    maxInFlight: 16,
-    agentId: `test-${Math.random().toString(36).slice(2)}`,
+    maxInFlight: o.maxInFlight ?? 16,
+    agentId: `test-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     logger: createLogger({ name: "test-publisher", level: "silent" }),
   });
+  return {
+    pub,
+    async close() {
+      await pub.stop();
+      await nc.close();
+    },
+  };
+}
+
+/** Publishes numbered lines, for tests that need precise control of what is published. */
+export async function testPublisher(natsUrl: string): Promise<TestPublisher> {
+  const { pub, close } = await agentPublisher(natsUrl);
   return {
     async lines(tenant, app, from, to, perSec = 0, instanceId = "0", pad = 0) {
       const padding = pad > 0 ? ` ${"x".repeat(pad)}` : "";
@@ -154,10 +169,7 @@ export async function testPublisher(natsUrl: string): Promise<TestPublisher> {
       }
       await pub.drain(10_000);
     },
-    async stop() {
-      await pub.stop();
-      await nc.close();
-    },
+    stop: close,
   };
 }
 

@@ -12,15 +12,13 @@ import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { NatsPublisher } from "@tailrace/agent";
-import { AppClaims } from "@tailrace/agent/internal";
+import { connect } from "@nats-io/transport-node";
 import { hs256Verifier } from "@tailrace/auth";
 import { createTenantMetricsApi, TenantMetrics } from "@tailrace/doppler/internal";
 import { type Envelope, nowNs } from "@tailrace/envelope";
 import { createLogger, Telemetry } from "@tailrace/runtime";
 import { TEST_JWT_SECRET, tempDir, waitFor } from "@tailrace/testkit";
-import { type Stack, startStack } from "./helpers.js";
+import { agentPublisher, type Stack, startStack } from "./helpers.js";
 
 const LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? "silent";
 
@@ -106,25 +104,14 @@ export interface MetricsPublisher {
 
 /** The agent's real publisher (a fresh agent id each time: a new one is an agent restart). */
 export async function metricsPublisher(natsUrl: string): Promise<MetricsPublisher> {
-  const nc: NatsConnection = await connect({ servers: natsUrl });
-  const pub = new NatsPublisher(jetstream(nc), new AppClaims(nc), {
-    bufferSize: 200_000,
-    maxBatch: 256,
-    flushMs: 2,
-    maxInFlight: 16,
-    agentId: `test-${Math.random().toString(36).slice(2)}`,
-    logger: createLogger({ name: "test-publisher", level: "silent" }),
-  });
+  const { pub, close } = await agentPublisher(natsUrl);
   return {
     async write(tenant, app, envs) {
       const ch = pub.channel(tenant, app);
       for (const e of envs) ch.write(e);
       await pub.drain(10_000);
     },
-    async stop() {
-      await pub.stop();
-      await nc.close();
-    },
+    stop: close,
   };
 }
 
