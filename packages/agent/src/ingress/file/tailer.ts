@@ -31,13 +31,21 @@ interface Rotated {
   fh: FileHandle;
 }
 
+/** A rotated file as one look at the directory saw it. */
+interface LookedAt {
+  path: string;
+  /** `dev:ino` */
+  key: string;
+  mtimeNs: bigint;
+}
+
 /** Older first: by mtime, then (same tick) `x.log.2` before `x.log.1`, and `x.log.20240101…` by name. */
-function olderFirst(a: { name: string; mtimeNs: bigint }, b: { name: string; mtimeNs: bigint }): number {
+function olderFirst(a: LookedAt, b: LookedAt): number {
   if (a.mtimeNs !== b.mtimeNs) return a.mtimeNs < b.mtimeNs ? -1 : 1;
-  const na = /\.(\d{1,4})$/.exec(a.name)?.[1];
-  const nb = /\.(\d{1,4})$/.exec(b.name)?.[1];
+  const na = /\.(\d{1,4})$/.exec(a.path)?.[1];
+  const nb = /\.(\d{1,4})$/.exec(b.path)?.[1];
   if (na !== undefined && nb !== undefined) return Number(nb) - Number(na);
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -242,7 +250,10 @@ export class FileTailer {
     this.size = Number(st.size);
     this.offset = offset > this.size ? 0 : offset;
     this.lines.reset(this.offset);
-    this.o.logger.debug({ path, ino: this.id.ino, offset: this.offset, backlog: this.backlog.map((b) => b.path) }, "reading log file");
+    this.o.logger.debug(
+      { path, ino: this.id.ino, mtime: String(st.mtimeNs), offset: this.offset, backlog: this.backlog.map((b) => b.path) },
+      "reading log file",
+    );
     await this.save();
     return true;
   }
@@ -270,27 +281,67 @@ export class FileTailer {
 
   /**
    * Rotated siblings of the live file (not compressed) last written at or after `mtimeNs`, other than the one open
-   * (or `except`), oldest first, each opened at once.
+   * (or `except`), oldest first, each opened at once and each file once.
+   *
+   * The directory is read while the writer may still rotate: between a listing and the opens, `x.log.1` can become
+   * `x.log.2`, so one listing can name a file twice (under its old and new name) or not at all, and names seen at
+   * different moments do not order files. So the order comes from a consistent look ({@link steadyLook}), each file
+   * is opened by its name from that look, and the open is checked to hold the inode the look saw; if a rotation
+   * came in between, the whole look is taken again.
    */
   private async newerRotations(mtimeNs: bigint, except?: Identity): Promise<Rotated[]> {
-    const found: Array<Rotated & { name: string; mtimeNs: bigint }> = [];
-    const skip = [this.id, except].filter(Boolean) as Identity[];
-    for (const path of await this.rotations()) {
-      let fh: FileHandle | undefined;
-      try {
-        fh = await open(path, "r");
-        const st = await fh.stat({ bigint: true });
-        const same = skip.some((i) => i.ino === String(st.ino) && i.dev === String(st.dev)) || this.seen.includes(`${st.dev}:${st.ino}`);
-        if (st.mtimeNs >= mtimeNs && !same) {
-          found.push({ path, fh, name: basename(path), mtimeNs: st.mtimeNs });
-          fh = undefined;
+    const skip = [this.id, except].filter(Boolean).map((i) => `${i?.dev}:${i?.ino}`);
+    for (let attempt = 1; ; attempt++) {
+      const wanted = (await this.steadyLook()).filter((f) => f.mtimeNs >= mtimeNs && !skip.includes(f.key) && !this.seen.includes(f.key));
+      wanted.sort(olderFirst);
+      const opened: Rotated[] = [];
+      let moved = false;
+      for (const f of wanted) {
+        const fh = await open(f.path, "r").catch(() => undefined);
+        const st = await fh?.stat({ bigint: true });
+        if (fh && st && `${st.dev}:${st.ino}` === f.key) {
+          opened.push({ path: f.path, fh });
+          continue;
         }
-      } catch {
-      } finally {
         await fh?.close();
+        moved = true;
       }
+      if (!moved) return opened;
+      if (attempt === 10) {
+        this.o.logger.warn(
+          { path: this.o.path },
+          "log files kept rotating while the agent listed them; order of the rotated files may be off",
+        );
+        return opened;
+      }
+      for (const r of opened) await r.fh.close();
     }
-    return found.sort(olderFirst).map(({ path, fh }) => ({ path, fh }));
+  }
+
+  /**
+   * The rotated files by name, from two looks in a row that agree. No rotation happened while such a look was taken
+   * (a rename would show in one of the two), so its names order the files even where two were last written in the
+   * same clock tick (file times are coarse). The stats of one look run at once, so a look takes about one round trip.
+   */
+  private async steadyLook(): Promise<LookedAt[]> {
+    let before = "";
+    let look: LookedAt[] = [];
+    for (let i = 0; i < 20; i++) {
+      const paths = (await this.rotations()).sort();
+      const stats = await Promise.all(
+        paths.map((path) =>
+          stat(path, { bigint: true }).then(
+            (st) => ({ path, key: `${st.dev}:${st.ino}`, mtimeNs: st.mtimeNs }),
+            () => undefined,
+          ),
+        ),
+      );
+      look = stats.filter((f) => f !== undefined);
+      const now = look.map((f) => `${f.path}=${f.key}`).join("\n");
+      if (now === before) break;
+      before = now;
+    }
+    return look;
   }
 
   private async rotations(): Promise<string[]> {
