@@ -102,6 +102,10 @@ export async function measure({ rate = 5000, seconds = 10, natsUrl, api } = {}) 
     const inWindow = p.frames.filter((t) => t - t0 <= streamMs);
     const gaps = [];
     for (let i = 1; i < inWindow.length; i++) gaps.push(inWindow[i] - inWindow[i - 1]);
+    // Two-second slots of the streaming window in which the page drew no frame at all: a frozen page, not a slow one.
+    const slots = Math.max(1, Math.floor(streamMs / 2000));
+    const drawn = new Array(slots).fill(0);
+    for (const t of inWindow) drawn[Math.min(slots - 1, Math.floor((t - t0) / 2000))]++;
     gaps.sort((a, b) => a - b);
     const r1 = (v) => Math.round(v * 10) / 10;
     return {
@@ -114,6 +118,7 @@ export async function measure({ rate = 5000, seconds = 10, natsUrl, api } = {}) 
       frameP50Ms: r1(percentile(gaps, 50)),
       frameP95Ms: r1(percentile(gaps, 95)),
       frameMaxMs: r1(gaps[gaps.length - 1] ?? 0),
+      frozenSlots: drawn.filter((n) => n === 0).length,
       longTasks: p.longTasks.length,
       longTaskMsTotal: Math.round(p.longTasks.reduce((a, b) => a + b, 0)),
       domNodesMax: p.maxNodes,

@@ -103,7 +103,7 @@ describe("agent docker json-file", () => {
     c.remove();
     await waitFor("lines written before removal", () => lines(tail!.envelopes).length >= 3001, 20_000);
     expect(lines(tail!.envelopes)).toEqual(["first", ...more]);
-    await waitFor("the source to finish", () => agent.agent.stats().files.open === filesBefore - 1, 10_000);
+    await waitFor("the source to finish", () => agent.agent.stats().files.open === filesBefore - 1, 30_000);
     expect(existsSync(`${agent.state.path}/docker-${c.id}.json`)).toBe(false);
     tail!.close();
   });

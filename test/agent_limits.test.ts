@@ -42,7 +42,7 @@ describe("agent limits", () => {
     const quiet = sup("quiet", PACED(25, 10));
     await Promise.all([noisy.exited, quiet.exited]);
     const q = tails.get("quiet")!;
-    await waitFor("every quiet line", () => lines(q.envelopes).length >= 25, 10_000);
+    await waitFor("every quiet line", () => lines(q.envelopes).length >= 25, 30_000);
     expect(lines(q.envelopes)).toEqual(Array.from({ length: 25 }, (_, i) => `quiet ${i}`));
     expect(q.envelopes.filter((e) => e.tags.source_type === "LGR")).toEqual([]);
     const dropped = agent.agent.stats().dropped.buffer_full;

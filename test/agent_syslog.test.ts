@@ -106,7 +106,7 @@ describe("agent syslog ingress", () => {
     ]);
     // Default tenant (TAILRACE_SYSLOG_TENANT) with APP-NAME as the app, when the message names neither.
     await run("logger", ["--rfc5424", "-d", "-n", "127.0.0.1", "-P", String(port), "-t", "loggerapp", "plain tag"]);
-    await waitFor("logger's lines", () => lines(tail!.envelopes).length >= 2, 10_000);
+    await waitFor("logger's lines", () => lines(tail!.envelopes).length >= 2, 30_000);
     expect(lines(tail!.envelopes).sort()).toEqual(["hello from logger", "plain tag"]);
     tail!.close();
   });

@@ -51,12 +51,12 @@ describe("console security", () => {
   it("console security - a deep link opens the app and the token leaves the address bar", async () => {
     const page = await browser.newPage();
     await page.goto(`${stack.front.url}/#token=${token}&app=web`);
-    await waitFor("lines", async () => (await rows(page)).length >= 20, 10_000);
+    await waitFor("lines", async () => (await rows(page)).length >= 20, 30_000);
     expect(page.url()).toBe(`${stack.front.url}/`);
     expect(await page.evaluate(() => location.hash)).toBe("");
     // The token lives in this tab's sessionStorage: a reload keeps the session, with no fragment.
     await page.reload();
-    await waitFor("lines after reload", async () => (await rows(page)).length >= 20, 10_000);
+    await waitFor("lines after reload", async () => (await rows(page)).length >= 20, 30_000);
     await page.locator("#signout").click();
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await page.locator("#login").waitFor({ state: "visible" });
@@ -67,7 +67,7 @@ describe("console security", () => {
     const page = await browser.newPage();
     await page.goto(`${stack.front.url}/#token=${expired}&app=web`);
     await page.locator("#banner").waitFor({ state: "visible" });
-    await waitFor("the message", async () => /expired/.test((await page.locator("#banner").textContent()) ?? ""), 5000);
+    await waitFor("the message", async () => /expired/.test((await page.locator("#banner").textContent()) ?? ""), 15_000);
     expect(await page.locator("#login").isVisible()).toBe(true);
     expect(await page.evaluate(() => sessionStorage.getItem("tailrace.token"))).toBeNull();
     await page.screenshot({ path: new URL("console_expired.png", ARTIFACTS).pathname });
@@ -77,7 +77,7 @@ describe("console security", () => {
   it("console security - another tenant's app is a clear 404, never a blank screen", async () => {
     const page = await browser.newPage();
     await page.goto(`${stack.front.url}/#token=${token}&app=billing`);
-    await waitFor("the message", async () => ((await page.locator("#banner").textContent()) ?? "").includes('No app "billing"'), 10_000);
+    await waitFor("the message", async () => ((await page.locator("#banner").textContent()) ?? "").includes('No app "billing"'), 30_000);
     expect(await page.locator("#state").getAttribute("data-state")).toBe("error");
     expect(await page.locator("#log .l").count()).toBe(0);
     await page.screenshot({ path: new URL("console_404.png", ARTIFACTS).pathname });
@@ -87,13 +87,13 @@ describe("console security", () => {
   it("console security - a doppler that cannot be reached is said so", async () => {
     const page = await browser.newPage();
     await page.goto(`${stack.front.url}/#token=${token}&app=web`);
-    await waitFor("live", async () => (await page.locator("#state").getAttribute("data-state")) === "live", 10_000);
+    await waitFor("live", async () => (await page.locator("#state").getAttribute("data-state")) === "live", 30_000);
     stack.front.refuseUpgrades(true);
     stack.front.dropSockets();
-    await waitFor("reconnecting", async () => (await page.locator("#state").getAttribute("data-state")) === "reconnecting", 5000);
+    await waitFor("reconnecting", async () => (await page.locator("#state").getAttribute("data-state")) === "reconnecting", 15_000);
     expect(await page.locator("#banner").textContent()).toMatch(/connection dropped/);
     stack.front.refuseUpgrades(false);
-    await waitFor("live", async () => (await page.locator("#state").getAttribute("data-state")) === "live", 10_000);
+    await waitFor("live", async () => (await page.locator("#state").getAttribute("data-state")) === "live", 30_000);
     await page.close();
   });
 

@@ -50,7 +50,7 @@ describe("doppler isolation", () => {
   it("isolation - a cursor taken from B's stream replays nothing of B on A's own app", async () => {
     // The cursor names a batch of beta's; acme's tail is fenced to acme's subjects, whatever the sequence says.
     const tail = await openTail(stack.api, `/v1/apps/acme-app/stream?cursor=${betaCursor}`, acme);
-    await waitFor("acme's own lines", () => tail.envelopes.filter((e) => e.tags.source_type !== "LGR").length >= 100, 10_000);
+    await waitFor("acme's own lines", () => tail.envelopes.filter((e) => e.tags.source_type !== "LGR").length >= 100, 30_000);
     await new Promise((r) => setTimeout(r, 200));
     tail.close();
     for (const e of tail.envelopes) expect(e.tags.tenant).toBe("acme");

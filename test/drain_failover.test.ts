@@ -77,7 +77,7 @@ describe("drain failover", () => {
       }
       await pub.drain();
     })();
-    await waitFor("lines through the first drainer", () => rx.frames.length > 1000, 10_000);
+    await waitFor("lines through the first drainer", () => rx.frames.length > 1000, 30_000);
     const killedAt = Date.now();
     writer.child.kill("SIGKILL");
     await waitFor("the standby to take over", async () => (await active(standby)) === 1, 15_000);

@@ -46,7 +46,7 @@ describe("drain outage", () => {
       const t0 = Date.now();
       let phase: "before" | "down" | "after" | "done" = "before";
       const publishing = paced(pub, "outage", () => phase === "done");
-      await waitFor("lines before the outage", () => rx.frames.length > 500, 10_000);
+      await waitFor("lines before the outage", () => rx.frames.length > 500, 30_000);
       await rx.down();
       phase = "down";
       await new Promise((r) => setTimeout(r, OUTAGE_S * 1000));

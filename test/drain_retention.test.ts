@@ -54,7 +54,7 @@ describe("drain retention", () => {
       });
       expect(res.status).toBe(201);
     }
-    await waitFor("two active drains", () => drainer.stats().filter((s) => s.active).length === 2, 10_000);
+    await waitFor("two active drains", () => drainer.stats().filter((s) => s.active).length === 2, 30_000);
     await big.down();
     await small.down();
 

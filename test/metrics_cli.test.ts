@@ -33,7 +33,7 @@ describe("tailrace metrics", () => {
   beforeAll(async () => {
     stack = await startStack();
     pub = await metricsPublisher(stack.nats.url);
-  }, 30_000);
+  }, 90_000);
 
   afterAll(async () => {
     await pub?.stop();

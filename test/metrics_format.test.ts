@@ -23,7 +23,7 @@ describe("metrics format", () => {
   beforeAll(async () => {
     ({ stack, ep } = await startMetricsStack());
     pub = await metricsPublisher(stack.nats.url);
-  }, 45_000);
+  }, 90_000);
 
   afterAll(async () => {
     await pub?.stop();

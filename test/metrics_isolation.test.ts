@@ -36,7 +36,7 @@ describe("metrics isolation", () => {
       const b = await scrape(ep.tenantApi, "/v1/tenants/bravo/metrics", admin);
       return a.text.includes("alpha_orders_total") && b.text.includes("bravo_latency_seconds");
     });
-  }, 45_000);
+  }, 90_000);
 
   afterAll(async () => {
     await pub?.stop();

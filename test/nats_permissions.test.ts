@@ -169,14 +169,14 @@ describe("NATS permissions (deploy/nats)", () => {
         .map((l) => l.text)
         .sort(),
     ).toEqual([...want].sort());
-    await waitFor("the firehose to see the app", () => firehose.envelopes.some((e) => text(e) === want[199]), 10_000);
+    await waitFor("the firehose to see the app", () => firehose.envelopes.some((e) => text(e) === want[199]), 30_000);
     tail.close();
     firehose.close();
 
     // A resume from the first batch's first envelope replays the rest (a direct get and an ordered pull consumer).
     const seq = (tail.cursors[0] as string).split("-")[0];
     const resumed = await openTail(api, `/v1/apps/perm-web/stream?cursor=${seq}-0-0`, token);
-    await waitFor("the resume to replay up to the last line", () => resumed.envelopes.some((e) => text(e) === want[199]), 10_000);
+    await waitFor("the resume to replay up to the last line", () => resumed.envelopes.some((e) => text(e) === want[199]), 30_000);
     resumed.close();
 
     const recent = await cli(["logs", "perm-web", "--recent"], { TAILRACE_API: api, TAILRACE_TOKEN: token });

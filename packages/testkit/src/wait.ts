@@ -1,5 +1,8 @@
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes; then throws with `what`. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
+/**
+ * Polls `fn` until it returns a truthy value or `timeoutMs` passes; then throws with `what`. The deadline is a
+ * liveness bound, never a performance target: the default is many times what any wait takes on an idle machine.
+ */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
