@@ -84,6 +84,8 @@ describe("console", () => {
     await page.locator("#token").fill(token);
     await page.locator("#login-form button").click();
     await page.locator("#main").waitFor({ state: "visible" });
+    // The list is filled from one meta call at sign-in; wait for its options rather than read them mid-render.
+    await page.locator('#app option[value="web"]').waitFor({ state: "attached", timeout: 15_000 });
     const apps = await page.$$eval("#app option", (os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(apps).toContain("web");
     expect(apps).not.toContain("billing");
