@@ -33,7 +33,7 @@ for run in $(seq 1 "$runs"); do
   rc=$?
   wall=$(($(date +%s) - started))
   stop_load
-  summary=$(grep -E '^ +(Test Files|Tests|Duration) ' "$work/test.log" | tr -s ' ' | tr '\n' ';')
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$work/test.log" | grep -E '^ +(Test Files|Tests|Duration) ' | tr -s ' ' | tr '\n' ';')
   if [ "$rc" -eq 0 ]; then
     green=$((green + 1))
     echo "run $run/$runs: green in ${wall}s under $cores busy loops; $summary"
