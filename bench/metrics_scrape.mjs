@@ -5,7 +5,7 @@
 // The doppler runs as its own process when it serves /v1/tenants/{tenant}/metrics; until that route is wired, the
 // same TenantMetrics and handler run in this process and memory is this process's growth.
 import { createServer } from "node:http";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { NatsPublisher } from "@tailrace/agent";
 import { AppClaims } from "@tailrace/agent/internal";
@@ -63,7 +63,14 @@ async function inProcess(url) {
   const logger = pino({ level: "warn" });
   global.gc?.();
   const before = process.memoryUsage();
-  const metrics = new TenantMetrics({ js: jetstream(nc), logger, staleMs: 10 * 60_000, maxSeriesPerTenant: 100_000 });
+  const metrics = new TenantMetrics({
+    js: jetstream(nc),
+    nc,
+    jsm: await jetstreamManager(nc),
+    logger,
+    staleMs: 10 * 60_000,
+    maxSeriesPerTenant: 100_000,
+  });
   await metrics.start();
   const api = createTenantMetricsApi({ verifier: hs256Verifier({ secret: TEST_JWT_SECRET }), metrics, logger });
   const server = createServer((req, res) => {

@@ -7,7 +7,7 @@ import { AppClaims } from "@tailrace/agent/internal";
 import { Doppler, type Doppler as DopplerT, loadDopplerConfig } from "@tailrace/doppler";
 import type { Envelope } from "@tailrace/envelope";
 import { fromProtoJson, nowNs } from "@tailrace/envelope";
-import { createLogger } from "@tailrace/runtime";
+import { createLogger, NATS_CLIENT_DEFAULTS } from "@tailrace/runtime";
 import { type NatsServer, startNatsServer, TEST_JWT_SECRET } from "@tailrace/testkit";
 import WebSocket from "ws";
 
@@ -132,7 +132,8 @@ export async function agentPublisher(
   natsUrl: string,
   o: Partial<Pick<PublisherOptions, "bufferSize" | "maxBatch" | "maxInFlight">> = {},
 ): Promise<{ pub: NatsPublisher; close(): Promise<void> }> {
-  const nc = await connect({ servers: natsUrl });
+  // As the agent connects (NATS_CLIENT_DEFAULTS), but to the first URL of a list first: a drill places its agents.
+  const nc = await connect({ servers: natsUrl.split(","), ...NATS_CLIENT_DEFAULTS, noRandomize: true });
   const pub = new NatsPublisher(jetstream(nc), new AppClaims(nc), {
     bufferSize: o.bufferSize ?? 200_000,
     maxBatch: o.maxBatch ?? 256,

@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { hs256Verifier } from "@tailrace/auth";
 import { createTenantMetricsApi, TenantMetrics } from "@tailrace/doppler/internal";
@@ -48,6 +48,8 @@ export async function metricsEndpoints(
   telemetry.watchNats(nc);
   const metrics = new TenantMetrics({
     js: jetstream(nc),
+    nc,
+    jsm: await jetstreamManager(nc),
     logger,
     staleMs: opts.staleMs ?? 45_000,
     maxSeriesPerTenant: opts.maxSeries ?? 20_000,

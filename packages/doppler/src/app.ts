@@ -5,10 +5,19 @@
  *                          └──► readRecent (ephemeral consumer per request) ──► GET /api/v1/read/{source_id}
  *   KV tailrace_apps ──► AppRegistry (source_id → tenant) ──► access decisions
  */
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { verifierFor } from "@tailrace/auth";
 import { AddressGuard, DrainStore } from "@tailrace/drainer";
-import { connectNats, type Logger, type NatsConnection, natsSecurity, serverTls, Telemetry } from "@tailrace/runtime";
+import {
+  chooseReplicas,
+  connectNats,
+  type Logger,
+  type NatsConnection,
+  natsSecurity,
+  openJetStream,
+  serverTls,
+  Telemetry,
+} from "@tailrace/runtime";
 import type { DopplerConfig } from "./config.js";
 import { createDrainsApi } from "./http/drains.js";
 import { Api } from "./http/server.js";
@@ -55,19 +64,26 @@ export class Doppler {
       false,
     );
     const js = jetstream(this.nc);
-    const jsm = await jetstreamManager(this.nc);
-    await ensureDataStream(jsm, {
-      perSubject: c.TAILRACE_RECENT_PER_APP,
-      maxAgeMs: c.TAILRACE_RETENTION,
-      maxBytes: c.TAILRACE_STREAM_MAX_BYTES,
-      replicas: c.TAILRACE_STREAM_REPLICAS,
-    });
+    const jsm = await openJetStream(this.nc, this.logger);
+    const replicas = chooseReplicas(this.nc, c.TAILRACE_STREAM_REPLICAS, "TAILRACE_STREAM_REPLICAS", this.logger);
+    await ensureDataStream(
+      jsm,
+      {
+        perSubject: c.TAILRACE_RECENT_PER_APP,
+        maxAgeMs: c.TAILRACE_RETENTION,
+        maxBytes: c.TAILRACE_STREAM_MAX_BYTES,
+        replicas,
+      },
+      this.logger,
+    );
     this.streamReady = true;
-    this.registry = new AppRegistry(this.nc, this.logger);
+    this.registry = new AppRegistry(this.nc, this.logger, jsm, replicas);
     await this.registry.start();
-    this.hub = new FeedHub(js, this.logger, this.telemetry);
+    this.hub = new FeedHub({ nc: this.nc, jsm }, this.logger, this.telemetry);
     this.tenantMetrics = new TenantMetrics({
       js,
+      nc: this.nc,
+      jsm,
       logger: this.logger,
       staleMs: c.TAILRACE_METRICS_STALENESS || 3 * c.TAILRACE_METRICS_INTERVAL,
       maxSeriesPerTenant: c.TAILRACE_METRICS_MAX_SERIES,
@@ -86,7 +102,7 @@ export class Doppler {
     const drains = createDrainsApi({
       verifier,
       registry,
-      store: await DrainStore.open(nc, c.TAILRACE_STREAM_REPLICAS),
+      store: await DrainStore.open(nc, replicas),
       guard: new AddressGuard(c.TAILRACE_DRAIN_ALLOW_CIDRS),
       logger: this.logger,
       maxPerApp: c.TAILRACE_DRAIN_MAX_PER_APP,
@@ -115,10 +131,30 @@ export class Doppler {
         apps: registry.ready,
         metrics: tenantMetrics.ready,
       }),
+      status: () => this.status(),
       metrics: () => this.metricsText(),
     });
     this.port = await this.api.listen(c.TAILRACE_DOPPLER_PORT, c.TAILRACE_DOPPLER_HOST);
     this.logger.info({ port: this.port, host: c.TAILRACE_DOPPLER_HOST, tls: Boolean(tls) }, "doppler listening");
+  }
+
+  /**
+   * Which NATS server this doppler is on, and whether any of its stream readers is without a consumer right now
+   * (a NATS node lost, a leader being elected): it still serves, and the readers resume on their own.
+   */
+  private status(): Record<string, unknown> {
+    const nc = this.nc;
+    const since: Record<string, number> = {};
+    const feeds = this.hub?.degraded;
+    if (feeds?.feeds) since.tail_feeds = feeds.since;
+    if (this.registry?.degradedSince) since.app_registry = this.registry.degradedSince;
+    if (this.tenantMetrics?.degradedSince) since.tenant_metrics = this.tenantMetrics.degradedSince;
+    const now = Date.now();
+    return {
+      nats: { server: nc?.info?.server_name ?? null, cluster: nc?.info?.cluster ?? null },
+      degraded: Object.keys(since).length > 0,
+      ...(Object.keys(since).length ? { degraded_for_ms: Object.fromEntries(Object.entries(since).map(([k, t]) => [k, now - t])) } : {}),
+    };
   }
 
   private metricsText(): Promise<string> {

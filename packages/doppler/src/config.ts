@@ -26,7 +26,12 @@ export const dopplerSpec = {
     1024 ** 2,
     Number.MAX_SAFE_INTEGER,
   ),
-  TAILRACE_STREAM_REPLICAS: int("JetStream replicas of the data stream (1 or 3 on a cluster)", 1, 1, 5),
+  TAILRACE_STREAM_REPLICAS: int(
+    "JetStream replicas of the data stream and the app and drain buckets; 0 (unset) picks 3 on a cluster of three or more servers, else 1",
+    0,
+    0,
+    5,
+  ),
   TAILRACE_TAIL_QUEUE: int("envelopes queued per tail before the oldest are dropped", 10_000, 100, 1_000_000),
   TAILRACE_TAIL_FLUSH: duration("how long a tail gathers envelopes into one frame", 5),
   TAILRACE_TAIL_MAX_BUFFERED: int(

@@ -9,9 +9,9 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import type { KvWatchEntry } from "@nats-io/kv";
-import { connectNats, type Logger, type NatsConnection, natsSecurity, Telemetry } from "@tailrace/runtime";
+import { chooseReplicas, connectNats, type Logger, type NatsConnection, natsSecurity, openJetStream, Telemetry } from "@tailrace/runtime";
 import { AddressGuard } from "./binding/guard.js";
 import { parseDrainUrl } from "./binding/url.js";
 import type { DrainerConfig } from "./config.js";
@@ -62,10 +62,11 @@ export class Drainer {
     this.nc = await connectNats({ url: c.NATS_URL, name: "tailrace-drainer", logger: this.logger, security: natsSecurity(c, "drainer") });
     this.telemetry.watchNats(this.nc);
     this.telemetry.observeDrains(() => this.stats());
-    const jsm = await jetstreamManager(this.nc);
-    const store = await DrainStore.open(this.nc);
+    const jsm = await openJetStream(this.nc, log);
+    const replicas = chooseReplicas(this.nc, c.TAILRACE_DRAIN_STREAM_REPLICAS, "TAILRACE_DRAIN_STREAM_REPLICAS", log);
+    const store = await DrainStore.open(this.nc, replicas);
     this.store = store;
-    const leases = await Leases.open(this.nc, c.TAILRACE_DRAIN_LEASE_TTL);
+    const leases = await Leases.open(this.nc, c.TAILRACE_DRAIN_LEASE_TTL, replicas);
     this.deps = {
       nc: this.nc,
       js: jetstream(this.nc),
@@ -84,7 +85,7 @@ export class Drainer {
         httpFlushMs: c.TAILRACE_DRAIN_HTTP_FLUSH,
         httpTimeoutMs: c.TAILRACE_DRAIN_HTTP_TIMEOUT,
       },
-      streams: { maxAgeMs: c.TAILRACE_DRAIN_RETENTION, maxBytes: c.TAILRACE_DRAIN_MAX_BYTES, replicas: c.TAILRACE_DRAIN_STREAM_REPLICAS },
+      streams: { maxAgeMs: c.TAILRACE_DRAIN_RETENTION, maxBytes: c.TAILRACE_DRAIN_MAX_BYTES, replicas },
       earliest: (b) => {
         const s = streamOf(b);
         let t = b.created;

@@ -39,7 +39,12 @@ export const drainerSpec = {
     1024 ** 2,
     Number.MAX_SAFE_INTEGER,
   ),
-  TAILRACE_DRAIN_STREAM_REPLICAS: int("JetStream replicas of the drain streams (1 or 3 on a cluster)", 1, 1, 5),
+  TAILRACE_DRAIN_STREAM_REPLICAS: int(
+    "JetStream replicas of the drain streams and the drainers' buckets; 0 (unset) picks 3 on a cluster of three or more servers, else 1",
+    0,
+    0,
+    5,
+  ),
   TAILRACE_DRAIN_MAX_BACKLOG: int(
     "how far behind a drain may fall in NATS messages (batches); beyond it the oldest are skipped, counted and noticed",
     1_000_000,

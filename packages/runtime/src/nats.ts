@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import {
   type Authenticator,
   connect,
@@ -84,22 +85,36 @@ export function securityOptions(s: NatsSecurity | undefined): Partial<NodeConnec
   };
 }
 
+/**
+ * How every component's connection behaves, also on a cluster: reconnect forever with jitter, and find a frozen or
+ * partitioned server by its missed pings within about 10 s (nats.js would wait 4 minutes by default), then move to
+ * another server of the list. Tests and benches connect with the same settings.
+ */
+export const NATS_CLIENT_DEFAULTS = {
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 250,
+  reconnectJitter: 250,
+  pingInterval: 5000,
+  maxPingOut: 2,
+  waitOnFirstConnect: false,
+} as const;
+
 /** Connects to NATS, reconnecting forever, and logs every status change. Credentials never reach a log line. */
 export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
   const servers = opts.url.split(",").map((s) => s.trim());
   const nc = await connect({
     servers,
     name: opts.name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
+    ...NATS_CLIENT_DEFAULTS,
     timeout: opts.connectTimeoutMs ?? 5000,
-    waitOnFirstConnect: false,
     ...securityOptions(opts.security),
   });
   const s = opts.security;
   const log = opts.logger.child({ nats: servers.map(redactUrl).join(",") });
   log.info(
     {
+      server: nc.info?.server_name,
+      cluster: nc.info?.cluster ?? null,
       auth: s?.credsFile ? "creds" : s?.nkeySeedFile ? "nkey" : s?.user ? `user ${s.user}` : "none",
       tls: Boolean(s?.tls),
       mtls: Boolean(s?.certFile),
@@ -111,9 +126,51 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
       if (st.type === "disconnect" || st.type === "reconnect" || st.type === "error") {
         // Errors include permission violations (deploy/nats/ denies a subject): their message names the subject only.
         const err = st.type === "error" ? st.error.message : undefined;
-        log.warn({ status: st.type, server: "server" in st ? st.server : undefined, err }, "NATS connection status");
+        log.warn(
+          { status: st.type, server: "server" in st ? st.server : undefined, serverName: nc.info?.server_name, err },
+          st.type === "reconnect" ? `NATS reconnected, now on ${nc.info?.server_name ?? "a server"}` : "NATS connection status",
+        );
       }
     }
   })();
   return nc;
+}
+
+/** Servers in the connected server's cluster, itself included (1 when it is not clustered), from its INFO. */
+export function clusterSize(nc: NatsConnection): number {
+  const info = nc.info;
+  if (!info?.cluster) return 1;
+  return Math.max(1, info.connect_urls?.length ?? 1);
+}
+
+/**
+ * The JetStream replica count to create streams and buckets with: `configured` where it is set (above 0), else 3 on
+ * a cluster of three or more servers and 1 otherwise. The automatic choice is logged, so it is never a surprise.
+ */
+export function chooseReplicas(nc: NatsConnection, configured: number, setting: string, logger: Logger): number {
+  if (configured > 0) return configured;
+  const servers = clusterSize(nc);
+  const replicas = servers >= 3 ? 3 : 1;
+  logger.info(
+    { replicas, servers, cluster: nc.info?.cluster ?? null, setting },
+    `JetStream replicas: ${replicas} (${setting} unset; ${servers === 1 ? "a single server" : `a cluster of ${servers} servers`})`,
+  );
+  return replicas;
+}
+
+/**
+ * Waits for JetStream to answer on `nc` (a cluster that is starting has no meta leader for a few seconds) and
+ * returns its manager. Logs while it waits; throws after `timeoutMs`.
+ */
+export async function openJetStream(nc: NatsConnection, logger: Logger, timeoutMs = 60_000): Promise<JetStreamManager> {
+  const until = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await jetstreamManager(nc, { timeout: 5000 });
+    } catch (err) {
+      if (Date.now() > until) throw new Error(`JetStream did not answer in ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
+      if (attempt % 5 === 0) logger.warn({ err: (err as Error).message, server: nc.info?.server_name }, "waiting for JetStream");
+      await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
+    }
+  }
 }

@@ -1,5 +1,7 @@
 export { CRI_CHUNK, CriContainer } from "./cri_logs.js";
 export { containerId, DOCKER_CHUNK, DockerContainer, rfc3339Nano } from "./docker_logs.js";
+export type { ClusterNode, NatsCluster, NatsClusterOptions } from "./nats_cluster.js";
+export { checkNatsServerVersion, freePort, MIN_NATS_SERVER, startNatsCluster } from "./nats_cluster.js";
 export type { NatsServer, NatsServerOptions } from "./nats_server.js";
 export { natsServerBin, startNatsServer } from "./nats_server.js";
 export type { ParsedSyslog, Rsyslog, RsyslogOptions, RsyslogTls } from "./rsyslog.js";

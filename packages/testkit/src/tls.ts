@@ -1,6 +1,6 @@
 /**
  * A throwaway PKI for tests, made with the `openssl` CLI: a CA, a server certificate for localhost/127.0.0.1 and a
- * client certificate (for mTLS), all signed by the CA. EC P-256 keys, so it takes milliseconds.
+ * client certificate (for mTLS) and a NATS route certificate, all signed by the CA. EC P-256 keys, so it takes milliseconds.
  */
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
@@ -23,6 +23,8 @@ export interface TestPki {
   ca: string;
   server: CertFiles;
   client: CertFiles;
+  /** For NATS routes: each node is both server and client of its peers, so it carries both usages. */
+  route: CertFiles;
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
@@ -94,6 +96,12 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   ]);
   const server = await leaf(dir, "server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth");
   const client = await leaf(dir, "client", "tailrace-drainer", "subjectAltName=DNS:tailrace-drainer\nextendedKeyUsage=clientAuth");
+  const route = await leaf(
+    dir,
+    "route",
+    "tailrace-nats-route",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth",
+  );
   const caFile = join(dir, "ca.pem");
-  return { caFile, ca: await readFile(caFile, "utf8"), server, client };
+  return { caFile, ca: await readFile(caFile, "utf8"), server, client, route };
 }

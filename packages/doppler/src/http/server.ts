@@ -41,6 +41,8 @@ export interface ApiDeps {
   tailMaxBuffered: number;
   tailHopelessMs: number;
   ready(): Record<string, boolean>;
+  /** Shown beside the checks in /readyz: the NATS server in use, and readers that are recovering. */
+  status?(): Record<string, unknown>;
   metrics(): string | Promise<string>;
   tenantMetrics?: TenantMetricsApi;
   telemetry?: Telemetry;
@@ -207,7 +209,7 @@ export class Api {
     if (path === "/readyz") {
       const checks = this.d.ready();
       const ok = Object.values(checks).every(Boolean);
-      return json(res, ok ? 200 : 503, { ready: ok, checks });
+      return json(res, ok ? 200 : 503, { ready: ok, checks, ...this.d.status?.() });
     }
     if (path === "/metrics") return sendText(res, 200, await this.d.metrics(), "text/plain; version=0.0.4; charset=utf-8");
     const read = READ.exec(path);
@@ -363,9 +365,14 @@ export class Api {
     const slot = this.d.limits.openTail(access.tenant, req.socket.remoteAddress ?? "");
     try {
       if (cursor) {
-        const replay = new ReplayFeed(this.d.js, this.d.jsm, filter, this.d.logger, this.d.telemetry);
+        const replay = new ReplayFeed(this.d.nc, this.d.jsm, filter, this.d.logger, this.d.telemetry);
         await replay.start(cursor, () => tail);
-        this.accept(req, socket, head, make, () => {
+        const makeAndAttach = (ws: import("ws").WebSocket) => {
+          const t = make(ws);
+          replay.attached();
+          return t;
+        };
+        this.accept(req, socket, head, makeAndAttach, () => {
           replay.stop();
           slot();
         });

@@ -1,6 +1,8 @@
-import { DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { DATA_STREAM, decodeBatch, type Envelope, type Kind, parseDataSubject, toProtoJson } from "@tailrace/envelope";
 import type { Count, Logger, Telemetry } from "@tailrace/runtime";
+import { type ReaderMessage, StreamReader } from "@tailrace/runtime";
 
 /** One envelope as a feed hands it to tails, with its protojson rendered at most once for all of them. */
 export class FeedItem {
@@ -24,26 +26,43 @@ export interface FeedStart {
   startSeq?: number;
 }
 
+/** What a feed reads with: the connection and JetStream's API on it. */
+export interface FeedSource {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+}
+
 /**
- * An ordered JetStream push consumer on one subject filter, fanned out to any number of listeners in this process.
- * The consumer delivers in stream order and re-creates itself after a gap or a NATS reconnect, so listeners see every
- * message once, in order, each with its stream sequence (the basis of resume cursors).
+ * A {@link StreamReader} on one subject filter, fanned out to any number of listeners in this process. Listeners see
+ * every message once, in stream order, each with its stream sequence (the basis of resume cursors), also across the
+ * loss of the NATS node its consumer lived on.
  */
 export class Feed {
   private readonly listeners = new Set<FeedListener>();
-  private stopFn: (() => Promise<void>) | undefined;
-  lastSeq = 0;
+  private reader: StreamReader | undefined;
   /** Messages that did not decode; never forwarded. */
   corrupt = 0;
-  /** Messages stored on this filter and not yet delivered, as of the last one delivered. */
-  pending = 0;
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly source: FeedSource,
     readonly filter: string,
     private readonly logger: Logger,
     private readonly counts?: { received: Count; malformed: Count },
   ) {}
+
+  get lastSeq(): number {
+    return this.reader?.lastSeq ?? 0;
+  }
+
+  /** Messages stored on this filter and not yet delivered, as of the last one delivered. */
+  get pending(): number {
+    return this.reader?.pending ?? 0;
+  }
+
+  /** Since when (ms) the feed has had no working consumer; 0 while it has one. */
+  get degradedSince(): number {
+    return this.reader?.degradedSince ?? 0;
+  }
 
   get size(): number {
     return this.listeners.size;
@@ -58,22 +77,21 @@ export class Feed {
   }
 
   async start(from: FeedStart = {}): Promise<void> {
-    const consumer = await this.js.consumers.getPushConsumer(DATA_STREAM, {
-      filter_subjects: this.filter,
-      ...(from.startSeq
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.startSeq }
-        : { deliver_policy: DeliverPolicy.New }),
+    this.reader = new StreamReader({
+      ...this.source,
+      stream: DATA_STREAM,
+      filter: this.filter,
+      start: from.startSeq ? { seq: from.startSeq } : "new",
+      onMessage: (m) => this.onMessage(m),
+      logger: this.logger,
+      what: `tail feed ${this.filter}`,
     });
-    const messages = await consumer.consume({ callback: (m) => this.onMessage(m) });
-    this.stopFn = async () => {
-      await messages.close().catch(() => undefined);
-    };
+    await this.reader.start();
   }
 
-  private onMessage(m: JsMsg): void {
+  private onMessage(m: ReaderMessage): void {
     const subject = parseDataSubject(m.subject);
     if (!subject) return;
-    this.pending = m.info.pending;
     let batch: Envelope[];
     try {
       batch = decodeBatch(m.data);
@@ -83,7 +101,6 @@ export class Feed {
       this.logger.warn({ subject: m.subject, seq: m.seq, err: (err as Error).message }, "skipping a batch that does not decode");
       return;
     }
-    this.lastSeq = m.seq;
     this.counts?.received.add(batch.length);
     const items = batch.map((e, i) => new FeedItem(m.seq, i, subject.kind, e));
     for (const l of this.listeners) l(items);
@@ -91,7 +108,7 @@ export class Feed {
 
   async stop(): Promise<void> {
     this.listeners.clear();
-    await this.stopFn?.();
+    await this.reader?.stop();
   }
 }
 
@@ -101,7 +118,7 @@ export class FeedHub {
   private readonly counts: { received: Count; malformed: Count } | undefined;
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly source: FeedSource,
     private readonly logger: Logger,
     telemetry?: Telemetry,
   ) {
@@ -121,10 +138,22 @@ export class FeedHub {
     return n;
   }
 
+  /** Feeds without a working consumer right now, and since when the oldest has been (ms; 0 if none). */
+  get degraded(): { feeds: number; since: number } {
+    let feeds = 0;
+    let since = 0;
+    for (const { feed } of this.feeds.values()) {
+      if (!feed.degradedSince) continue;
+      feeds++;
+      if (!since || feed.degradedSince < since) since = feed.degradedSince;
+    }
+    return { feeds, since };
+  }
+
   async acquire(filter: string, l: FeedListener): Promise<Feed> {
     let entry = this.feeds.get(filter);
     if (!entry) {
-      const feed = new Feed(this.js, filter, this.logger, this.counts);
+      const feed = new Feed(this.source, filter, this.logger, this.counts);
       entry = { feed, ready: feed.start() };
       this.feeds.set(filter, entry);
       entry.ready.catch(() => this.feeds.delete(filter));

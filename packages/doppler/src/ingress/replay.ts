@@ -1,23 +1,29 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
 import type { Count, Logger, Telemetry } from "@tailrace/runtime";
+import { type ReaderMessage, StreamReader } from "@tailrace/runtime";
 import type { Cursor } from "../cursor.js";
 import type { Tail } from "../egress/tail.js";
 import { FeedItem } from "./feed.js";
 
 /**
- * A tail's private feed for a resume: an ordered pull consumer that starts at the cursor's batch, skips what the
- * client already has, replays at the pace the client reads (it waits whenever the tail is backlogged, so a replay
- * never drops), and then simply continues live on the same consumer. No hand-over, so no gap and no duplicate.
+ * A tail's private feed for a resume: a {@link StreamReader} that starts at the cursor's batch, skips what the client
+ * already has, replays at the pace the client reads (it holds the reader whenever the tail is backlogged, so a replay
+ * never drops), and then simply continues live on the same reader. No hand-over, so no gap and no duplicate, also
+ * across the loss of a NATS node.
  */
 export class ReplayFeed {
-  private stopped = false;
-  private stopFn: (() => void) | undefined;
+  private reader: StreamReader | undefined;
   private readonly received: Count | undefined;
   private readonly malformed: Count | undefined;
+  private first = true;
+  private attach: () => void = () => undefined;
+  /** Settles once the tail exists: what arrives before is held, not dropped. */
+  private readonly attachedTail = new Promise<void>((r) => (this.attach = r));
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly filter: string,
     private readonly logger: Logger,
@@ -37,51 +43,57 @@ export class ReplayFeed {
   /** Starts replaying into `tail`; resolves once the consumer exists (the socket may then be handed over). */
   async start(from: Cursor, tail: () => Tail | undefined): Promise<void> {
     const kept = await this.cursorKept(from);
-    const consumer = await this.js.consumers.get(DATA_STREAM, {
-      filter_subjects: this.filter,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: from.seq,
+    this.reader = new StreamReader({
+      nc: this.nc,
+      jsm: this.jsm,
+      stream: DATA_STREAM,
+      filter: this.filter,
+      start: { seq: from.seq },
+      onMessage: (m) => this.onMessage(m, from, kept, tail),
+      logger: this.logger,
+      what: `resumed tail ${this.filter}`,
     });
-    const messages = await consumer.consume({ max_messages: 64 });
-    this.stopFn = () => messages.stop();
-    let first = true;
-    void (async () => {
-      for await (const m of messages) {
-        if (this.stopped) break;
-        const t = tail();
-        if (!t) continue;
-        const subject = parseDataSubject(m.subject);
-        if (!subject) continue;
-        let batch: Envelope[];
-        try {
-          batch = decodeBatch(m.data);
-        } catch {
-          this.malformed?.add(1);
-          continue;
-        }
-        this.received?.add(batch.length);
-        if (first) {
-          first = false;
-          if (!kept) {
-            const since = from.ms ? new Date(from.ms).toISOString() : "the cursor";
-            const until = batch[0] ? new Date(Number(batch[0].timestamp / 1_000_000n)).toISOString() : "now";
-            t.notice(`Tailrace could not resume without a gap: envelopes between ${since} and ${until} are past retention and missing`);
-          }
-        }
-        const items: FeedItem[] = [];
-        for (let i = 0; i < batch.length; i++) {
-          if (kept && m.seq === from.seq && i <= from.idx) continue;
-          items.push(new FeedItem(m.seq, i, subject.kind, batch[i] as Envelope));
-        }
-        if (items.length) t.push(items);
-        if (t.backlogged) await t.writable();
+    await this.reader.start();
+  }
+
+  /** The socket was handed over and its tail exists. */
+  attached(): void {
+    this.attach();
+  }
+
+  private onMessage(m: ReaderMessage, from: Cursor, kept: boolean, tail: () => Tail | undefined): Promise<void> | undefined {
+    const t = tail();
+    if (!t) return this.attachedTail.then(() => (tail() ? this.onMessage(m, from, kept, tail) : undefined));
+    const subject = parseDataSubject(m.subject);
+    if (!subject) return undefined;
+    let batch: Envelope[];
+    try {
+      batch = decodeBatch(m.data);
+    } catch {
+      this.malformed?.add(1);
+      return undefined;
+    }
+    this.received?.add(batch.length);
+    if (this.first) {
+      this.first = false;
+      if (!kept) {
+        const since = from.ms ? new Date(from.ms).toISOString() : "the cursor";
+        const until = batch[0] ? new Date(Number(batch[0].timestamp / 1_000_000n)).toISOString() : "now";
+        t.notice(`Tailrace could not resume without a gap: envelopes between ${since} and ${until} are past retention and missing`);
       }
-    })().catch((err) => this.logger.warn({ err: (err as Error).message }, "replay feed stopped"));
+    }
+    const items: FeedItem[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (kept && m.seq === from.seq && i <= from.idx) continue;
+      items.push(new FeedItem(m.seq, i, subject.kind, batch[i] as Envelope));
+    }
+    if (items.length) t.push(items);
+    return t.backlogged ? t.writable() : undefined;
   }
 
   stop(): void {
-    this.stopped = true;
-    this.stopFn?.();
+    this.attach();
+    void this.reader?.stop();
   }
 }
 

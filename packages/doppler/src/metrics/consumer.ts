@@ -4,9 +4,11 @@
  * line too, so three it is. Each starts at now − staleness window: that rebuilds everything a scrape may show, so a
  * doppler that just started answers with the tenant's full set once {@link MetricsConsumer.caughtUp}.
  */
-import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { DATA_PREFIX, DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
 import type { Count, Logger } from "@tailrace/runtime";
+import { type ReaderMessage, StreamReader } from "@tailrace/runtime";
 
 export const METRIC_KINDS = ["gauge", "counter", "timer"] as const;
 type MetricKind = (typeof METRIC_KINDS)[number];
@@ -16,13 +18,14 @@ export interface ConsumerCounts {
   malformed: Count;
 }
 
+/** What the metrics consumers read with. */
+export interface MetricsSource {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+}
+
 class KindFeed {
-  /** Messages stored and not yet delivered, as of the last one delivered. */
-  pending = 0;
-  caughtUp = false;
-  private target = Number.POSITIVE_INFINITY;
-  private messages: ConsumerMessages | undefined;
-  private onCaughtUp: (() => void) | undefined;
+  private reader: StreamReader | undefined;
 
   constructor(
     readonly kind: MetricKind,
@@ -31,49 +34,50 @@ class KindFeed {
     private readonly counts: ConsumerCounts | undefined,
   ) {}
 
-  async start(js: JetStreamClient, fromMs: number, caughtUp: () => void): Promise<void> {
-    this.onCaughtUp = caughtUp;
-    const consumer: Consumer = await js.consumers.get(DATA_STREAM, {
-      filter_subjects: `${DATA_PREFIX}.*.*.${this.kind}`,
-      opt_start_time: new Date(fromMs).toISOString(),
+  /** Messages stored and not yet delivered, as of the last one delivered. */
+  get pending(): number {
+    return this.reader?.pending ?? 0;
+  }
+
+  get caughtUp(): boolean {
+    return this.reader?.caughtUp ?? false;
+  }
+
+  get degradedSince(): number {
+    return this.reader?.degradedSince ?? 0;
+  }
+
+  async start(source: MetricsSource, fromMs: number, caughtUp: () => void): Promise<void> {
+    this.reader = new StreamReader({
+      ...source,
+      stream: DATA_STREAM,
+      filter: `${DATA_PREFIX}.*.*.${this.kind}`,
+      start: { time: new Date(fromMs) },
+      onMessage: (m) => this.onMessage(m),
+      onCaughtUp: caughtUp,
+      logger: this.logger,
+      what: `tenant metrics ${this.kind}`,
     });
-    this.messages = await consumer.consume({ callback: (m) => this.onMessage(m) });
-    // What was stored when we started is caught up once the last message delivered by then is processed.
-    const info = await consumer.info();
-    if (info.num_pending === 0) {
-      if (info.delivered.consumer_seq === 0) this.done();
-      else this.target = info.delivered.stream_seq;
-    }
+    await this.reader.start();
   }
 
-  private done(): void {
-    if (this.caughtUp) return;
-    this.caughtUp = true;
-    this.onCaughtUp?.();
-  }
-
-  private onMessage(m: JsMsg): void {
-    this.pending = m.info.pending;
+  private onMessage(m: ReaderMessage): void {
+    const subject = parseDataSubject(m.subject);
+    if (!subject) return;
+    let batch: Envelope[];
     try {
-      const subject = parseDataSubject(m.subject);
-      if (!subject) return;
-      let batch: Envelope[];
-      try {
-        batch = decodeBatch(m.data);
-      } catch (err) {
-        this.counts?.malformed.add(1);
-        this.logger.warn({ subject: m.subject, seq: m.seq, err: (err as Error).message }, "metrics: skipping a batch that does not decode");
-        return;
-      }
-      this.counts?.received.add(batch.length);
-      this.onBatch(subject.tenant, batch);
-    } finally {
-      if (!this.caughtUp && (m.info.pending === 0 || m.seq >= this.target)) this.done();
+      batch = decodeBatch(m.data);
+    } catch (err) {
+      this.counts?.malformed.add(1);
+      this.logger.warn({ subject: m.subject, seq: m.seq, err: (err as Error).message }, "metrics: skipping a batch that does not decode");
+      return;
     }
+    this.counts?.received.add(batch.length);
+    this.onBatch(subject.tenant, batch);
   }
 
   async stop(): Promise<void> {
-    await this.messages?.close().catch(() => undefined);
+    await this.reader?.stop();
   }
 }
 
@@ -81,7 +85,7 @@ export class MetricsConsumer {
   private readonly feeds: KindFeed[];
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly source: MetricsSource,
     onBatch: (tenant: string, batch: Envelope[]) => void,
     logger: Logger,
     counts?: ConsumerCounts,
@@ -92,11 +96,17 @@ export class MetricsConsumer {
   /** Starts all three; resolves once they exist. `caughtUp` fires once all have delivered what was stored then. */
   async start(fromMs: number, caughtUp: () => void): Promise<void> {
     let left = this.feeds.length;
-    await Promise.all(this.feeds.map((f) => f.start(this.js, fromMs, () => --left === 0 && caughtUp())));
+    await Promise.all(this.feeds.map((f) => f.start(this.source, fromMs, () => --left === 0 && caughtUp())));
   }
 
   get caughtUp(): boolean {
     return this.feeds.every((f) => f.caughtUp);
+  }
+
+  /** Since when (ms) one of the three has had no working consumer; 0 while all have one. */
+  get degradedSince(): number {
+    const since = this.feeds.map((f) => f.degradedSince).filter((t) => t > 0);
+    return since.length ? Math.min(...since) : 0;
   }
 
   /** Messages stored and not yet delivered to this doppler, over the three kinds. */

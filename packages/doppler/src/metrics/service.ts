@@ -4,7 +4,8 @@
  *   TAILRACE_DATA ──► MetricsConsumer (gauge, counter, timer; from now − staleness) ──► MetricsStore ──► renderTenant
  *                                                                     └── refusals ──► CardinalityNotices (LGR)
  */
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger, Telemetry } from "@tailrace/runtime";
 import { MetricsConsumer } from "./consumer.js";
 import { CardinalityNotices } from "./notices.js";
@@ -12,7 +13,11 @@ import { renderTenant } from "./render.js";
 import { MetricsStore, type Refusal } from "./store.js";
 
 export interface TenantMetricsOptions {
+  /** Publishes the cardinality notices. */
   js: JetStreamClient;
+  /** Read the stream. */
+  nc: NatsConnection;
+  jsm: JetStreamManager;
   logger: Logger;
   /** TAILRACE_METRICS_STALENESS: a series not updated for this long disappears; also the rebuild window. */
   staleMs: number;
@@ -46,7 +51,7 @@ export class TenantMetrics {
     });
     const t = o.telemetry;
     this.consumer = new MetricsConsumer(
-      o.js,
+      { nc: o.nc, jsm: o.jsm },
       (tenant, batch) => {
         for (const e of batch) this.store.ingest(tenant, e);
       },
@@ -68,6 +73,11 @@ export class TenantMetrics {
         Object.entries(this.refusedBy).map(([reason, n]) => [n, { reason }] as const),
       );
     }
+  }
+
+  /** Since when (ms) a metrics reader has had no working consumer; 0 while all have one. */
+  get degradedSince(): number {
+    return this.consumer.degradedSince;
   }
 
   async start(): Promise<void> {

@@ -11,6 +11,11 @@ export class AckQueue {
     return this.q.length;
   }
 
+  /** Whether the message of stream sequence `seq` is registered and not yet acked. */
+  holds(seq: number): boolean {
+    return this.q.some((s) => s.m.seq === seq);
+  }
+
   /** Registers `m`; call the returned function when its work is done. */
   push(m: JsMsg): () => void {
     const slot = { m, done: false };

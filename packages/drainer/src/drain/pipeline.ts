@@ -139,8 +139,13 @@ export class Pipeline {
   }
 
   private handle(m: JsMsg): void {
-    // A redelivery of something this pipeline already holds (its ack is on the way): skip, or order breaks.
-    if (m.seq <= this.lastSeq) return;
+    // A redelivery of something this pipeline already holds (its ack is on the way): skip, or order breaks. One it
+    // delivered and acked already (the ack was lost, e.g. while the consumer's leader moved to another NATS node):
+    // ack it again, so it does not come back.
+    if (m.seq <= this.lastSeq) {
+      if (!this.acks.holds(m.seq)) m.ack();
+      return;
+    }
     // The consumer's filter is the whole drain stream, so every sequence between two deliveries was a message for this
     // drain that the stream dropped (past TAILRACE_DRAIN_MAX_BYTES or TAILRACE_DRAIN_RETENTION) before it was read.
     const dropped = this.lastSeq > 0 ? m.seq - this.lastSeq - 1 : 0;

@@ -42,6 +42,10 @@ export class DrainRunner {
   private readonly notices: Notices;
   private readonly log: Logger;
   private revision: number | undefined;
+  /** When the lease was last taken or renewed (ms). */
+  private renewedAt = 0;
+  /** Renewals fail because NATS does not answer (logged once per spell). */
+  private renewFailing = false;
   private pipeline: Pipeline | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -99,18 +103,42 @@ export class DrainRunner {
         return;
       }
       this.revision = rev;
+      this.renewedAt = Date.now();
       this.stats.active = true;
       this.log.info("took the drain's lease; delivering");
       this.pipeline = this.newPipeline();
       this.pipeline.start();
       return;
     }
-    const rev = await this.d.leases.renew(this.key, this.d.owner, this.revision);
+    let rev: number | undefined;
+    try {
+      rev = await this.d.leases.renew(this.key, this.d.owner, this.revision);
+    } catch (err) {
+      // NATS does not answer (a node lost, a leader being elected). The lease is ours until its TTL from the last
+      // renewal; keep delivering inside it and stop before it ends, so two drainers never write one drain.
+      const left = this.renewedAt + this.d.leases.ttlMs - Date.now();
+      if (left > this.d.leases.ttlMs / 3) {
+        if (!this.renewFailing)
+          this.log.warn({ err: (err as Error).message, leaseLeftMs: left }, "cannot renew the drain's lease yet; retrying");
+        this.renewFailing = true;
+        return;
+      }
+      this.log.warn(
+        { err: (err as Error).message },
+        "cannot renew the drain's lease before it ends; delivery pauses until it is ours again",
+      );
+      this.renewFailing = true;
+      rev = undefined;
+    }
     if (rev !== undefined) {
+      if (this.renewFailing) this.log.info("renewed the drain's lease again");
+      this.renewFailing = false;
+      this.renewedAt = Date.now();
       this.revision = rev;
       return;
     }
-    this.log.warn("lost the drain's lease; another drainer delivers it now");
+    if (!this.renewFailing) this.log.warn("the drain's lease is not ours any more; another drainer may deliver it now");
+    this.renewFailing = false;
     this.revision = undefined;
     this.stats.active = false;
     const p = this.pipeline;

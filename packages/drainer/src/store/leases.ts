@@ -39,12 +39,16 @@ export class Leases {
     }
   }
 
-  /** Keeps the lease; undefined when it was lost (expired and taken, or deleted). */
+  /**
+   * Keeps the lease; undefined when it was lost (expired and taken, or deleted). Throws when NATS does not answer
+   * (a node lost, a leader being elected): then nobody knows, and the caller must stop delivering to be safe.
+   */
   async renew(key: string, owner: string, revision: number): Promise<number | undefined> {
     try {
       return await this.kv.update(key, owner, revision);
-    } catch {
-      return undefined;
+    } catch (err) {
+      if (/wrong last sequence|not found/i.test((err as Error).message)) return undefined;
+      throw err;
     }
   }
 

@@ -1,0 +1,284 @@
+/**
+ * A stream reader that heals itself: an ordered JetStream push consumer (no acks, in memory, R1) spoken on core NATS,
+ * so that the doppler, not the client library, decides when the consumer is gone and makes a new one.
+ *
+ * On a cluster, the R1 consumer of an R3 stream lives on one node. When that node dies or freezes, nothing arrives
+ * and nothing says so; the library's ordered consumer waits for two missed 30 s heartbeats and then retries in ways
+ * that can stall for good (a `tailrace logs` follower that silently stopped). Here the consumer sends a heartbeat
+ * every second; no delivery and no heartbeat for {@link STALL_MS} (or a gap in its delivery sequence, or a reconnect)
+ * makes the reader drop it and create a new one from the stream sequence after the last one it delivered, retrying
+ * with jittered backoff until JetStream answers. The listener sees every message once, in stream order, and each
+ * recovery is logged: the reason when it is lost, and the pause and the server when it resumes.
+ */
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { Logger } from "./logger.js";
+
+const NS_PER_MS = 1_000_000;
+/** The consumer's idle heartbeat. */
+export const HEARTBEAT_MS = 1000;
+/** Silence after which the consumer counts as lost: three heartbeats, so a busy event loop is not mistaken for it. */
+export const STALL_MS = 3 * HEARTBEAT_MS;
+const BACKOFF_MS = [100, 250, 500, 1000, 2000];
+
+export type ReaderStart = { seq: number } | { time: Date } | "new" | "all" | "last_per_subject";
+
+export interface ReaderMessage {
+  subject: string;
+  /** Stream sequence. */
+  seq: number;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+  /** Messages on the filter stored after this one, as the server saw it. */
+  pending: number;
+}
+
+export interface ReaderOptions {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  stream: string;
+  filter: string;
+  start: ReaderStart;
+  /**
+   * Called for each message, in stream order, each once. A returned promise holds the reader: later deliveries wait
+   * in order and flow control is not answered until it settles, so the server stops sending (a replay at the pace
+   * of a slow client).
+   */
+  onMessage: (m: ReaderMessage) => void | Promise<void>;
+  /** Called once the reader has delivered everything stored when it started. */
+  onCaughtUp?: () => void;
+  logger: Logger;
+  /** Names the reader in log lines, e.g. `tail feed tr.data.acme.app.*`. */
+  what: string;
+}
+
+/** The parts of a delivery's reply subject: `$JS.ACK.<stream>.<consumer>.<n>.<sseq>.<dseq>.<ts>.<pending>` (v1, 9 tokens) or v2. */
+function ackInfo(reply: string): { sseq: number; dseq: number; pending: number } | undefined {
+  const t = reply.split(".");
+  const o = t.length >= 12 ? 2 : 0;
+  if (t.length < 9) return undefined;
+  const sseq = Number(t[5 + o]);
+  const dseq = Number(t[6 + o]);
+  const pending = Number(t[8 + o]);
+  if (!Number.isSafeInteger(sseq) || !Number.isSafeInteger(dseq)) return undefined;
+  return { sseq, dseq, pending: Number.isSafeInteger(pending) ? pending : 0 };
+}
+
+export class StreamReader {
+  /** Stream sequence of the last message delivered (or skipped by the start policy). */
+  lastSeq = 0;
+  /** Messages stored on the filter and not yet delivered, as of the last one delivered. */
+  pending = 0;
+  /** Consumers lost and made again since start. */
+  recoveries = 0;
+  /** Since when (ms) the reader has had no working consumer; 0 while it has one. */
+  degradedSince = 0;
+  caughtUp = false;
+  private sub: Subscription | undefined;
+  private consumerName = "";
+  private lastDseq = 0;
+  private lastActivity = 0;
+  private generation = 0;
+  private stopped = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private stopStatus: (() => void) | undefined;
+  /** While a listener holds the reader: deliveries and flow-control replies not yet handled, in order. */
+  private held: Msg[] | undefined;
+
+  constructor(private readonly o: ReaderOptions) {}
+
+  /**
+   * Resolves once the first consumer exists, retrying while JetStream does not answer (a leader election) for up to
+   * `timeoutMs`; after that it rejects and the reader is stopped. Later recoveries retry for as long as it runs.
+   */
+  async start(timeoutMs = 15_000): Promise<void> {
+    await this.open(this.o.start, "start", Date.now() + timeoutMs);
+    this.watchdog = setInterval(() => this.check(), HEARTBEAT_MS / 2);
+    this.watchdog.unref();
+    const status = this.o.nc.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+    this.stopStatus = () => status.stop?.();
+    void (async () => {
+      for await (const s of status) {
+        if (this.stopped) break;
+        if (s.type === "reconnect") this.lost("NATS reconnected", false);
+      }
+    })();
+  }
+
+  /** Drops the consumer and makes a new one after the last message delivered. */
+  private lost(reason: string, warn = true): void {
+    if (this.stopped || this.degradedSince) return;
+    this.degradedSince = Date.now();
+    const log = { reader: this.o.what, reason, consumer: this.consumerName, lastSeq: this.lastSeq };
+    if (warn) this.o.logger.warn(log, "stream reader lost its consumer; making a new one");
+    else this.o.logger.info(log, "stream reader making a new consumer");
+    this.closeSub();
+    const from: ReaderStart = this.lastSeq > 0 || this.o.start === "new" ? { seq: this.lastSeq + 1 } : this.o.start;
+    void this.open(from, reason).catch(() => undefined);
+  }
+
+  private check(): void {
+    if (this.stopped || this.degradedSince || this.held) return;
+    const silent = Date.now() - this.lastActivity;
+    if (silent > STALL_MS) this.lost(`no delivery and no heartbeat for ${Math.round(silent)} ms`);
+  }
+
+  private closeSub(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    const name = this.consumerName;
+    // Best effort: an orphan also goes away on its own once nobody listens (inactive_threshold).
+    if (name) this.o.jsm.consumers.delete(this.o.stream, name).catch(() => undefined);
+    this.consumerName = "";
+  }
+
+  private policy(from: ReaderStart): Record<string, unknown> {
+    if (from === "new") return { deliver_policy: DeliverPolicy.New };
+    if (from === "all") return { deliver_policy: DeliverPolicy.All };
+    if (from === "last_per_subject") return { deliver_policy: DeliverPolicy.LastPerSubject };
+    if ("seq" in from) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, from.seq) };
+    return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.time.toISOString() };
+  }
+
+  private async open(from: ReaderStart, reason: string, giveUpAt = Number.POSITIVE_INFINITY): Promise<void> {
+    const gen = ++this.generation;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped || gen !== this.generation) return;
+      const inbox = createInbox((this.o.nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
+      const sub = this.o.nc.subscribe(inbox, { callback: (_err, m) => this.onDelivery(gen, m) });
+      try {
+        const ci = await this.o.jsm.consumers.add(this.o.stream, {
+          filter_subject: this.o.filter,
+          deliver_subject: inbox,
+          ack_policy: AckPolicy.None,
+          flow_control: true,
+          idle_heartbeat: HEARTBEAT_MS * NS_PER_MS,
+          mem_storage: true,
+          num_replicas: 1,
+          // A doppler that dies leaves its consumers behind; the server removes them once nobody listens.
+          inactive_threshold: 10_000 * NS_PER_MS,
+          ...this.policy(from),
+        });
+        if (this.stopped || gen !== this.generation) {
+          sub.unsubscribe();
+          this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
+          return;
+        }
+        this.sub = sub;
+        this.held = undefined;
+        this.consumerName = ci.name;
+        this.lastDseq = 0;
+        this.lastActivity = Date.now();
+        // With "new" or a start time, the server has skipped what came before; resume after that, not from 0.
+        if (ci.delivered.stream_seq > this.lastSeq) this.lastSeq = ci.delivered.stream_seq;
+        if (!this.caughtUp && ci.num_pending === 0) this.markCaughtUp();
+        if (this.degradedSince) {
+          const pausedMs = Date.now() - this.degradedSince;
+          this.degradedSince = 0;
+          this.recoveries++;
+          this.o.logger.warn(
+            {
+              reader: this.o.what,
+              reason,
+              pausedMs,
+              attempts: attempt + 1,
+              fromSeq: this.lastSeq + 1,
+              server: this.o.nc.info?.server_name,
+            },
+            "stream reader resumed on a new consumer",
+          );
+        }
+        return;
+      } catch (err) {
+        sub.unsubscribe();
+        if (this.stopped || gen !== this.generation) return;
+        if (Date.now() > giveUpAt) {
+          await this.stop();
+          throw err;
+        }
+        if (!this.degradedSince) this.degradedSince = Date.now();
+        if (attempt === 0 || attempt % 10 === 9) {
+          this.o.logger.warn(
+            { reader: this.o.what, err: (err as Error).message, attempts: attempt + 1 },
+            "stream reader cannot make its consumer yet; retrying",
+          );
+        }
+        const base = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] as number;
+        await new Promise((r) => setTimeout(r, base / 2 + Math.random() * base));
+      }
+    }
+  }
+
+  private markCaughtUp(): void {
+    if (this.caughtUp) return;
+    this.caughtUp = true;
+    this.o.onCaughtUp?.();
+  }
+
+  private onDelivery(gen: number, m: Msg): void {
+    if (gen !== this.generation || this.stopped) return;
+    this.lastActivity = Date.now();
+    if (this.held) {
+      this.held.push(m);
+      return;
+    }
+    this.handle(gen, m);
+  }
+
+  /** Handles what arrived while the listener held the reader, until it holds again. */
+  private release(gen: number): void {
+    const q = this.held;
+    this.held = undefined;
+    this.lastActivity = Date.now();
+    while (q?.length && gen === this.generation && !this.stopped) {
+      this.handle(gen, q.shift() as Msg);
+      if (this.held) {
+        // Held again: what is left goes first.
+        (this.held as Msg[]).unshift(...q);
+        return;
+      }
+    }
+  }
+
+  private handle(gen: number, m: Msg): void {
+    const h = m.headers;
+    if (h && h.code === 100) {
+      // Flow control asks for an empty reply; a heartbeat may carry a stalled flow control's subject.
+      if (m.reply) m.respond();
+      const stalled = h.get("Nats-Consumer-Stalled");
+      if (stalled) this.o.nc.publish(stalled);
+      const lastConsumer = Number(h.get("Nats-Last-Consumer") || 0);
+      if (lastConsumer > this.lastDseq) this.lost(`the consumer delivered ${lastConsumer - this.lastDseq} messages that never arrived`);
+      return;
+    }
+    if (!m.reply) return;
+    const info = ackInfo(m.reply);
+    if (!info) return;
+    if (info.dseq !== this.lastDseq + 1) {
+      this.lost(`delivery ${info.dseq} where ${this.lastDseq + 1} was next: the consumer restarted or skipped`);
+      return;
+    }
+    this.lastDseq = info.dseq;
+    // Never twice: a new consumer starts after the last message delivered.
+    if (info.sseq <= this.lastSeq) return;
+    this.lastSeq = info.sseq;
+    this.pending = info.pending;
+    const hold = this.o.onMessage({ subject: m.subject, seq: info.sseq, data: m.data, headers: m.headers, pending: info.pending });
+    if (!this.caughtUp && info.pending === 0) this.markCaughtUp();
+    if (hold) {
+      this.held = [];
+      hold.then(
+        () => this.release(gen),
+        () => this.release(gen),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.generation++;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.stopStatus?.();
+    this.closeSub();
+  }
+}
