@@ -1,35 +1,17 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { testToken, waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DrainStack, firstSeen, frameReceiver, msgOf, startDrainStack } from "./drain_helpers.js";
+import {
+  activeDrains as active,
+  type DrainStack,
+  firstSeen,
+  frameReceiver,
+  msgOf,
+  type DrainerProc as Proc,
+  spawnDrainer,
+  startDrainStack,
+} from "./drain_helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("./fixtures/drainer.mjs", import.meta.url));
 const RATE = 1000;
-
-interface Proc {
-  child: ChildProcess;
-  id: string;
-  port: number;
-}
-
-function spawnDrainer(env: Record<string, string>): Promise<Proc> {
-  const child = spawn(process.execPath, [FIXTURE], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf("\n");
-      if (nl >= 0) resolve({ child, ...(JSON.parse(out.slice(0, nl)) as { id: string; port: number }) });
-    });
-    child.once("exit", (code) => reject(new Error(`drainer exited with ${code}`)));
-  });
-}
-
-async function active(p: Proc): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
-  return Number(/^tailrace_drainer_drains_active (\d+)$/m.exec(text)?.[1] ?? 0);
-}
 
 describe("drain failover", () => {
   let ds: DrainStack;

@@ -1,7 +1,9 @@
 /** Shared pieces of the drain integration tests: a stack with the drains API and drainers, publishers and receivers. */
+import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsPublisher } from "@tailrace/agent";
 import { hs256Verifier } from "@tailrace/auth";
@@ -201,4 +203,35 @@ export function firstSeen(xs: string[]): string[] {
     seen.add(x);
     return true;
   });
+}
+
+const DRAINER_FIXTURE = fileURLToPath(new URL("./fixtures/drainer.mjs", import.meta.url));
+
+/** A drainer in its own process, so a test can SIGKILL it like a crash. */
+export interface DrainerProc {
+  child: ChildProcess;
+  id: string;
+  port: number;
+}
+
+export function spawnDrainer(env: Record<string, string>): Promise<DrainerProc> {
+  const child = spawn(process.execPath, [DRAINER_FIXTURE], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve({ child, ...(JSON.parse(out.slice(0, nl)) as { id: string; port: number }) });
+    });
+    child.once("exit", (code) => reject(new Error(`drainer exited with ${code}`)));
+  });
+}
+
+/** How many drains the drainer delivers now (holds the lease of), from its /metrics. */
+export async function activeDrains(p: DrainerProc): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
+  return Number(/^tailrace_drainer_drains_active (\d+)$/m.exec(text)?.[1] ?? 0);
 }

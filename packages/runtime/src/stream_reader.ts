@@ -19,6 +19,8 @@ const NS_PER_MS = 1_000_000;
 export const HEARTBEAT_MS = 1000;
 /** Silence after which the consumer counts as lost: three heartbeats, so a busy event loop is not mistaken for it. */
 export const STALL_MS = 3 * HEARTBEAT_MS;
+/** How long a heartbeating consumer may deliver nothing before the reader asks it whether it holds anything. */
+const PROBE_MS = 5000;
 const BACKOFF_MS = [100, 250, 500, 1000, 2000];
 
 export type ReaderStart = { seq: number } | { time: Date } | "new" | "all" | "last_per_subject";
@@ -78,6 +80,9 @@ export class StreamReader {
   private consumerName = "";
   private lastDseq = 0;
   private lastActivity = 0;
+  /** When a message was last delivered, or the consumer last shown to have nothing for us (ms). */
+  private lastData = 0;
+  private probing = false;
   private generation = 0;
   private stopped = false;
   private watchdog: NodeJS.Timeout | undefined;
@@ -120,7 +125,38 @@ export class StreamReader {
   private check(): void {
     if (this.stopped || this.degradedSince || this.held) return;
     const silent = Date.now() - this.lastActivity;
-    if (silent > STALL_MS) this.lost(`no delivery and no heartbeat for ${Math.round(silent)} ms`);
+    if (silent > STALL_MS) {
+      this.lost(`no delivery and no heartbeat for ${Math.round(silent)} ms`);
+      return;
+    }
+    // Heartbeats alone do not prove the consumer delivers: ask it now and then whether it holds anything for us.
+    if (!this.probing && Date.now() - this.lastData > PROBE_MS) void this.probe();
+  }
+
+  /** A consumer that has messages for us, or sent some that never came, while it delivers nothing, is stuck. */
+  private async probe(): Promise<void> {
+    const name = this.consumerName;
+    const gen = this.generation;
+    this.probing = true;
+    try {
+      const ci = await this.o.jsm.consumers.info(this.o.stream, name);
+      if (gen !== this.generation || this.stopped || this.held || this.degradedSince) return;
+      const undelivered = ci.delivered.consumer_seq > this.lastDseq;
+      if (ci.num_pending > 0 || undelivered) {
+        // Give what is on the wire one more round before calling it stuck.
+        if (Date.now() - this.lastData > 2 * PROBE_MS) {
+          this.lost(
+            `the consumer holds ${ci.num_pending} messages and delivered ${ci.delivered.consumer_seq - this.lastDseq} that never came`,
+          );
+        }
+        return;
+      }
+      this.lastData = Date.now();
+    } catch {
+      // NATS is away or the consumer is gone; the heartbeats (or their absence) tell.
+    } finally {
+      this.probing = false;
+    }
   }
 
   private closeSub(): void {
@@ -144,6 +180,8 @@ export class StreamReader {
     const gen = ++this.generation;
     for (let attempt = 0; ; attempt++) {
       if (this.stopped || gen !== this.generation) return;
+      // Deliveries may arrive before the answer to the create request does: count them from here.
+      this.lastDseq = 0;
       const inbox = createInbox((this.o.nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
       const sub = this.o.nc.subscribe(inbox, { callback: (_err, m) => this.onDelivery(gen, m) });
       try {
@@ -167,10 +205,11 @@ export class StreamReader {
         this.sub = sub;
         this.held = undefined;
         this.consumerName = ci.name;
-        this.lastDseq = 0;
         this.lastActivity = Date.now();
-        // With "new" or a start time, the server has skipped what came before; resume after that, not from 0.
-        if (ci.delivered.stream_seq > this.lastSeq) this.lastSeq = ci.delivered.stream_seq;
+        this.lastData = Date.now();
+        // With "new" or a start time, the server has skipped what came before: resume after that, not from 0. Only
+        // while it has delivered nothing; otherwise deliveries already on the wire would be taken for duplicates.
+        if (ci.delivered.consumer_seq === 0 && ci.delivered.stream_seq > this.lastSeq) this.lastSeq = ci.delivered.stream_seq;
         if (!this.caughtUp && ci.num_pending === 0) this.markCaughtUp();
         if (this.degradedSince) {
           const pausedMs = Date.now() - this.degradedSince;
@@ -259,6 +298,7 @@ export class StreamReader {
       return;
     }
     this.lastDseq = info.dseq;
+    this.lastData = Date.now();
     // Never twice: a new consumer starts after the last message delivered.
     if (info.sseq <= this.lastSeq) return;
     this.lastSeq = info.sseq;

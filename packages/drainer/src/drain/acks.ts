@@ -6,6 +6,8 @@ import type { JsMsg } from "@nats-io/jetstream";
  */
 export class AckQueue {
   private readonly q: Array<{ m: JsMsg; done: boolean }> = [];
+  /** The highest stream sequence acked so far (0 before the first). */
+  ackedThrough = 0;
 
   get size(): number {
     return this.q.length;
@@ -30,6 +32,9 @@ export class AckQueue {
     let n = 0;
     while (n < this.q.length && this.q[n]?.done) n++;
     if (n === 0) return;
-    for (const s of this.q.splice(0, n)) s.m.ack();
+    for (const s of this.q.splice(0, n)) {
+      s.m.ack();
+      if (s.m.seq > this.ackedThrough) this.ackedThrough = s.m.seq;
+    }
   }
 }

@@ -21,16 +21,27 @@ export function drainFilter(b: Binding, data: DrainData): string {
 
 /**
  * Called by the drainer that has just taken a drain's lease. The consumer is made afresh, starting right after its
- * ack floor (or at the binding's creation when nothing was acked): messages the previous holder had in flight come
+ * ack floor or what this drainer acked itself, whichever is later (or at the binding's creation when nothing was acked): messages the previous holder had in flight come
  * again at once and in order, rather than after an ack timeout and behind newer ones. Returns the stream sequence
  * it resumes at (0 for the binding's creation time), from which the pipeline counts what the stream dropped unread.
  */
-export async function takeConsumer(jsm: JetStreamManager, stream: string, b: Binding, filter: string, window: number): Promise<number> {
+export async function takeConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  b: Binding,
+  filter: string,
+  window: number,
+  ackedThrough = 0,
+): Promise<number> {
   const name = consumerName(b);
-  let startSeq = 0;
+  // What this drainer itself delivered and acked counts too: acks lost while a consumer's leader moved between NATS
+  // nodes, or a consumer reported missing by a node that is catching up, must not send the drain everything again.
+  // A stream made again since (deleted with the app's last drain) starts its sequences anew: then the hint is void.
+  const last = ackedThrough > 0 ? (await jsm.streams.info(stream)).state.last_seq : 0;
+  let startSeq = ackedThrough > 0 && ackedThrough <= last ? ackedThrough + 1 : 0;
   try {
     const info = await jsm.consumers.info(stream, name);
-    startSeq = info.ack_floor.stream_seq > 0 ? info.ack_floor.stream_seq + 1 : 0;
+    if (info.ack_floor.stream_seq + 1 > startSeq && info.ack_floor.stream_seq > 0) startSeq = info.ack_floor.stream_seq + 1;
     await jsm.consumers.delete(stream, name);
   } catch (err) {
     if (!isNotFound(err)) throw err;

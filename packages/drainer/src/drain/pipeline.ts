@@ -40,15 +40,23 @@ export interface PipelineDeps {
   ensureStream(): Promise<string>;
   /** Called with the number of envelopes (or, for batches the drain stream dropped unread, NATS messages) given up. */
   onLoss(n: number): void;
+  /** The highest drain-stream sequence this drainer delivered and acked for the drain before (0 if none). */
+  ackedThrough?: number;
 }
 
 export class Pipeline {
   private readonly acks = new AckQueue();
+  /** Delivered and acked through this sequence, by this pipeline or the one before it in this process. */
+  get ackedThrough(): number {
+    return Math.max(this.acks.ackedThrough, this.d.ackedThrough ?? 0);
+  }
   private messages: ConsumerMessages | undefined;
   private stopped = false;
   private lastSeq = 0;
   private stream: string | undefined;
   private gone = false;
+  /** Sequences skipped by a delivery: dropped by the stream, or not delivered (a consumer's leader moved). */
+  private gap: { from: number; to: number } | undefined;
   private readonly sleeper = new Sleeper();
   private running: Promise<void> | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
@@ -85,12 +93,14 @@ export class Pipeline {
       try {
         // Only the first time, or when the stream went away (deleted by a drainer that saw the app's last drain go
         // while this one was being bound): later rounds after a NATS hiccup keep the consumer and its acks.
+        if (this.gap) await this.settleGap(this.gap);
         if (fresh) {
           this.stream = await this.d.ensureStream();
           const filter = drainFilter(this.binding, this.url.drainData);
-          const startSeq = await takeConsumer(this.d.jsm, this.stream, this.binding, filter, this.d.settings.window);
-          // From here on, a jump in the stream sequences delivered is what the drain stream dropped unread.
-          this.lastSeq = startSeq > 0 ? startSeq - 1 : 0;
+          const startSeq = await takeConsumer(this.d.jsm, this.stream, this.binding, filter, this.d.settings.window, this.ackedThrough);
+          // From here on, a jump in the stream sequences delivered is checked against what the stream still holds.
+          // What this pipeline already handled stays handled: a consumer taken again may deliver it once more.
+          this.lastSeq = Math.max(this.lastSeq, startSeq > 0 ? startSeq - 1 : 0);
         }
         fresh = false;
         this.gone = false;
@@ -109,11 +119,11 @@ export class Pipeline {
           this.messages = messages;
           void this.watchGone(messages);
           for await (const m of messages) {
-            if (this.stopped) break;
+            if (this.stopped || this.gone) break;
             this.handle(m);
           }
         }
-        // The consumer went away under us (its stream deleted and made again): take it afresh.
+        // The consumer went away under us (its stream deleted and made again), or skipped sequences: take it afresh.
         if (this.gone) fresh = true;
       } catch (err) {
         if (this.stopped) break;
@@ -125,6 +135,18 @@ export class Pipeline {
       }
       if (!this.stopped) await this.sleeper.sleep(backoff.next());
     }
+  }
+
+  /** Counts what the stream really dropped of a gap; what it still holds is delivered by the consumer taken again. */
+  private async settleGap(gap: { from: number; to: number }): Promise<void> {
+    const first = (await this.d.jsm.streams.info(this.stream as string)).state.first_seq;
+    this.gap = undefined;
+    if (first <= gap.from) return;
+    const dropped = Math.min(first, gap.to + 1) - gap.from;
+    this.lastSeq = Math.max(this.lastSeq, gap.from + dropped - 1);
+    this.stats.lost += dropped;
+    this.d.onLoss(dropped);
+    this.d.logger.warn({ drain: this.binding.id, dropped }, "the drain stream dropped messages before the drain read them");
   }
 
   /** A deleted consumer or stream ends the round, so the next one makes them again. */
@@ -146,15 +168,17 @@ export class Pipeline {
       if (!this.acks.holds(m.seq)) m.ack();
       return;
     }
-    // The consumer's filter is the whole drain stream, so every sequence between two deliveries was a message for this
-    // drain that the stream dropped (past TAILRACE_DRAIN_MAX_BYTES or TAILRACE_DRAIN_RETENTION) before it was read.
-    const dropped = this.lastSeq > 0 ? m.seq - this.lastSeq - 1 : 0;
-    this.lastSeq = m.seq;
-    if (dropped > 0) {
-      this.stats.lost += dropped;
-      this.d.onLoss(dropped);
-      this.d.logger.warn({ drain: this.binding.id, dropped }, "the drain stream dropped messages before the drain read them");
+    // The consumer's filter is the whole drain stream, so a sequence skipped between two deliveries is either a message
+    // the stream dropped (past TAILRACE_DRAIN_MAX_BYTES or TAILRACE_DRAIN_RETENTION) before it was read, or one the
+    // consumer did not deliver (its leader moved to another NATS node). Which one, the stream says: stop this round
+    // without handling `m`, and settle it before the consumer is taken again (settleGap).
+    if (this.lastSeq > 0 && m.seq > this.lastSeq + 1) {
+      this.gap = { from: this.lastSeq + 1, to: m.seq - 1 };
+      this.gone = true;
+      void this.messages?.close().catch(() => undefined);
+      return;
     }
+    this.lastSeq = m.seq;
     this.stats.lag = m.info.pending + this.acks.size;
     const done = this.acks.push(m);
     let batch: Envelope[];

@@ -42,6 +42,8 @@ export class DrainRunner {
   private readonly notices: Notices;
   private readonly log: Logger;
   private revision: number | undefined;
+  /** Delivered and acked through this drain-stream sequence by an earlier pipeline of this runner. */
+  private ackedThrough = 0;
   /** When the lease was last taken or renewed (ms). */
   private renewedAt = 0;
   /** Renewals fail because NATS does not answer (logged once per spell). */
@@ -144,6 +146,7 @@ export class DrainRunner {
     const p = this.pipeline;
     this.pipeline = undefined;
     await p?.stop(0);
+    if (p) this.ackedThrough = p.ackedThrough;
   }
 
   private newPipeline(): Pipeline {
@@ -175,6 +178,7 @@ export class DrainRunner {
         return ensureDrainStream(this.d.jsm, b.tenant, b.sourceId, scopeOf(this.url.drainData), this.d.earliest(b), this.d.streams);
       },
       onLoss: (n) => this.notices.loss(n),
+      ackedThrough: this.ackedThrough,
     });
   }
 
