@@ -118,6 +118,9 @@ export class StreamReader {
     if (warn) this.o.logger.warn(log, "stream reader lost its consumer; making a new one");
     else this.o.logger.info(log, "stream reader making a new consumer");
     this.closeSub();
+    // What a listener held back is dropped with its consumer: the new one delivers it again (it is after lastSeq),
+    // and the new consumer's first deliveries must not queue behind a hold that belongs to the old one.
+    this.held = undefined;
     const from: ReaderStart = this.lastSeq > 0 || this.o.start === "new" ? { seq: this.lastSeq + 1 } : this.o.start;
     void this.open(from, reason).catch(() => undefined);
   }
@@ -266,6 +269,8 @@ export class StreamReader {
 
   /** Handles what arrived while the listener held the reader, until it holds again. */
   private release(gen: number): void {
+    // A hold of a consumer since replaced: its queue went with it.
+    if (gen !== this.generation) return;
     const q = this.held;
     this.held = undefined;
     this.lastActivity = Date.now();
