@@ -3,11 +3,11 @@
  * drainer connected to it with the whole URL list, rsyslog as the drain receiver, and a recorder for what a user
  * sees (tail, `--recent`, drain) while a fault happens.
  */
-import { jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Doppler } from "@tailrace/doppler";
 import { Drainer, loadDrainerConfig } from "@tailrace/drainer";
-import { DATA_STREAM, type Envelope, nowNs } from "@tailrace/envelope";
+import { appFilter, DATA_STREAM, decodeBatch, type Envelope, nowNs } from "@tailrace/envelope";
 import { NATS_CLIENT_DEFAULTS } from "@tailrace/runtime";
 import {
   type NatsCluster,
@@ -274,4 +274,35 @@ export function tally(lines: Array<{ n: number; instance: string }>, written: Ma
   let lost = 0;
   for (const [instance, count] of written) for (let i = 0; i < count; i++) if (!seen.has(`${instance}/${i}`)) lost++;
   return { received, unique: seen.size, lost, duplicates: received - seen.size, reordered };
+}
+
+/**
+ * Every numbered line of `app` that the data stream holds now, with its stream sequence, read by a pull consumer of
+ * its own: when a reader missed lines, this tells whether NATS lost them or the reader did.
+ */
+export async function storedLines(nc: NatsConnection, app: string): Promise<Array<{ n: number; instance: string; seq: number }>> {
+  const jsm = await jetstreamManager(nc);
+  const ci = await jsm.consumers.add(DATA_STREAM, {
+    filter_subject: appFilter("acme", app, "log"),
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.All,
+    mem_storage: true,
+    inactive_threshold: 30_000_000_000,
+  });
+  const c = await jetstream(nc).consumers.get(DATA_STREAM, ci.name);
+  const out: Array<{ n: number; instance: string; seq: number }> = [];
+  // Read until a fetch comes back empty: `pending` can read 0 while the replica that serves the consumer catches up.
+  for (;;) {
+    const batch = await c.fetch({ max_messages: 1000, expires: 2000 });
+    let got = 0;
+    for await (const m of batch) {
+      got++;
+      for (const e of decodeBatch(m.data)) {
+        if (e.tags.source_type !== "LGR") out.push({ n: Number(num(e)), instance: e.instanceId, seq: m.seq });
+      }
+    }
+    if (got === 0) break;
+  }
+  await jsm.consumers.delete(DATA_STREAM, ci.name).catch(() => undefined);
+  return out;
 }

@@ -19,6 +19,7 @@ import {
   drainLines,
   startClusterStack,
   startTraffic,
+  storedLines,
   type Traffic,
   tailLines,
   tally,
@@ -62,15 +63,14 @@ async function drill(name: string, app: string, perSec: number, fault: (s: Clust
       `tail ${JSON.stringify(tally(tailLines(w.tail.envelopes), traffic.written))}, drain ${JSON.stringify(tally(drainLines(s.rsyslog, app), traffic.written))}, written ${JSON.stringify([...traffic.written])}, tail closed "${w.closed()}", tail notices ${JSON.stringify(
         w.tail.envelopes.filter((e) => e.tags.source_type === "LGR").map((e) => Buffer.from(e.log?.payload ?? []).toString()),
       )}, doppler ${JSON.stringify(s.dopplerStatus())}`;
-    await waitFor("every line on the tail", () => tally(tailLines(w.tail.envelopes), traffic.written).lost === 0, 120_000, 500).catch(
-      (e) => {
-        throw new Error(`${(e as Error).message}: ${state()}`);
-      },
+    const fail = async (e: unknown, got: Array<{ n: number; instance: string }>) => {
+      throw new Error(`${(e as Error).message}: ${await whereLost(s, app, got, traffic.written)}; ${state()}`);
+    };
+    await waitFor("every line on the tail", () => tally(tailLines(w.tail.envelopes), traffic.written).lost === 0, 120_000, 500).catch((e) =>
+      fail(e, tailLines(w.tail.envelopes)),
     );
     await waitFor("every line at the drain", () => tally(drainLines(s.rsyslog, app), traffic.written).lost === 0, 120_000, 1000).catch(
-      (e) => {
-        throw new Error(`${(e as Error).message}: ${state()}`);
-      },
+      (e) => fail(e, drainLines(s.rsyslog, app)),
     );
     const tail = tally(tailLines(w.tail.envelopes), traffic.written);
     const drain = tally(drainLines(s.rsyslog, app), traffic.written);
@@ -112,6 +112,35 @@ async function drill(name: string, app: string, perSec: number, fault: (s: Clust
     await s.stop();
     throw Object.assign(err as Error, { message: `${(err as Error).message}\n${logs}` });
   }
+}
+
+/** Whether the lines a reader missed are in the data stream (the reader lost them) or not (NATS or the agent did). */
+async function whereLost(
+  s: ClusterStack,
+  app: string,
+  got: Array<{ n: number; instance: string }>,
+  written: Map<string, number>,
+): Promise<string> {
+  const seen = new Set(got.map((l) => `${l.instance}/${l.n}`));
+  const stored = await storedLines(s.nc, app).catch((e) => e as Error);
+  if (stored instanceof Error) return `the stream could not be read: ${stored.message}`;
+  const inStream = new Map(stored.map((l) => [`${l.instance}/${l.n}`, l.seq]));
+  const missing: Record<string, { notStored: number; stored: number; seqs: string; lines: string }> = {};
+  for (const [instance, count] of written) {
+    const seqs: number[] = [];
+    const lines: number[] = [];
+    let notStored = 0;
+    for (let i = 0; i < count; i++) {
+      if (seen.has(`${instance}/${i}`)) continue;
+      const seq = inStream.get(`${instance}/${i}`);
+      if (seq === undefined) notStored++;
+      else seqs.push(seq);
+      lines.push(i);
+    }
+    const span = (a: number[]) => (a.length ? `${a.length} in ${a[0]}..${a[a.length - 1]}` : "none");
+    missing[instance] = { notStored, stored: seqs.length, seqs: span(seqs), lines: span(lines) };
+  }
+  return `missing by instance ${JSON.stringify(missing)} (stream holds ${stored.length} lines of the app)`;
 }
 
 async function leaderNode(s: ClusterStack): Promise<ClusterNode> {

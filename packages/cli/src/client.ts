@@ -51,9 +51,25 @@ export function apiGet(s: ClientSettings, path: string): Promise<unknown> {
   return apiCall(s, "GET", path);
 }
 
+/** Answers worth asking again: no answer at all (a doppler restarting behind the balancer), or a gateway or NATS pause. */
+const RETRY_STATUSES = new Set([0, 502, 503, 504]);
+const RECENT_ATTEMPTS = 4;
+
+/**
+ * `--recent`: one read, asked again (up to {@link RECENT_ATTEMPTS} times, a second apart and more) while the doppler
+ * cannot be reached or NATS is electing a leader, saying so on stderr, so a node's loss is a pause and not an error.
+ */
 export async function readRecent(s: ClientSettings, app: string, params: URLSearchParams): Promise<Envelope[]> {
-  const body = (await apiGet(s, `/api/v1/read/${encodeURIComponent(app)}?${params}`)) as { envelopes?: { batch?: unknown[] } };
-  return (body.envelopes?.batch ?? []).map((v, i) => fromProtoJson(v, `batch[${i}]`));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const body = (await apiGet(s, `/api/v1/read/${encodeURIComponent(app)}?${params}`)) as { envelopes?: { batch?: unknown[] } };
+      return (body.envelopes?.batch ?? []).map((v, i) => fromProtoJson(v, `batch[${i}]`));
+    } catch (err) {
+      if (!(err instanceof ApiError) || !RETRY_STATUSES.has(err.status) || attempt >= RECENT_ATTEMPTS) throw err;
+      process.stderr.write(`tailrace: ${err.message}; asking again\n`);
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
 }
 
 export interface StreamHandlers {

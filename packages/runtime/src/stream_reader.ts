@@ -89,6 +89,13 @@ export class StreamReader {
   private stopStatus: (() => void) | undefined;
   /** While a listener holds the reader: deliveries and flow-control replies not yet handled, in order. */
   private held: Msg[] | undefined;
+  /**
+   * Deliveries of a consumer whose creation is not yet answered. They are handled once it is, and dropped with it
+   * when the answer fails: a consumer nobody confirmed may sit on a replica that is still catching up, and what it
+   * delivered would move {@link lastSeq} past messages it never had (seen: a tail missing 9,086 lines after a
+   * node's freeze, while the drain had them all).
+   */
+  private unconfirmed: Msg[] | undefined;
 
   constructor(private readonly o: ReaderOptions) {}
 
@@ -183,8 +190,10 @@ export class StreamReader {
     const gen = ++this.generation;
     for (let attempt = 0; ; attempt++) {
       if (this.stopped || gen !== this.generation) return;
-      // Deliveries may arrive before the answer to the create request does: count them from here.
+      // Deliveries may arrive before the answer to the create request does: they wait for it.
       this.lastDseq = 0;
+      const early: Msg[] = [];
+      this.unconfirmed = early;
       const inbox = createInbox((this.o.nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
       const sub = this.o.nc.subscribe(inbox, { callback: (_err, m) => this.onDelivery(gen, m) });
       try {
@@ -205,13 +214,24 @@ export class StreamReader {
           this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
           return;
         }
+        const behind = await this.catchingUp(ci.cluster?.leader);
+        if (behind) {
+          sub.unsubscribe();
+          this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
+          throw new Error(`the consumer landed on ${behind}, a replica still catching up`);
+        }
+        if (this.stopped || gen !== this.generation) {
+          sub.unsubscribe();
+          this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
+          return;
+        }
         this.sub = sub;
         this.held = undefined;
         this.consumerName = ci.name;
         this.lastActivity = Date.now();
         this.lastData = Date.now();
-        // With "new" or a start time, the server has skipped what came before: resume after that, not from 0. Only
-        // while it has delivered nothing; otherwise deliveries already on the wire would be taken for duplicates.
+        // With "new" or a start time, the server has skipped what came before: resume after that, not from 0. (What
+        // it delivered already waits in `early`, so nothing on the wire is taken for a duplicate.)
         if (ci.delivered.consumer_seq === 0 && ci.delivered.stream_seq > this.lastSeq) this.lastSeq = ci.delivered.stream_seq;
         if (!this.caughtUp && ci.num_pending === 0) this.markCaughtUp();
         if (this.degradedSince) {
@@ -226,13 +246,18 @@ export class StreamReader {
               attempts: attempt + 1,
               fromSeq: this.lastSeq + 1,
               server: this.o.nc.info?.server_name,
+              consumerOn: ci.cluster?.leader,
             },
             "stream reader resumed on a new consumer",
           );
         }
+        // Now confirmed (and no longer degraded, so a gap among them makes a new consumer as it would later).
+        this.unconfirmed = undefined;
+        for (const m of early) this.onDelivery(gen, m);
         return;
       } catch (err) {
         sub.unsubscribe();
+        this.unconfirmed = undefined;
         if (this.stopped || gen !== this.generation) return;
         if (Date.now() > giveUpAt) {
           await this.stop();
@@ -251,6 +276,21 @@ export class StreamReader {
     }
   }
 
+  /**
+   * The name of the node `node` if it holds a replica of the stream that is not current (a node back from a crash or
+   * a freeze, still fetching what it missed). An R1 consumer reads its own node's copy, and there it can pass over
+   * messages that have not arrived yet; a reader only keeps a consumer on the leader or a current replica. Undefined
+   * when the placement is fine, or when it cannot be told (one server, or no answer: the heartbeats decide then).
+   */
+  private async catchingUp(node: string | undefined): Promise<string | undefined> {
+    // A server that is not in a cluster has no replicas to fall behind.
+    if (!node || !this.o.nc.info?.cluster) return undefined;
+    const c = (await this.o.jsm.streams.info(this.o.stream).catch(() => undefined))?.cluster;
+    if (!c || c.leader === node) return undefined;
+    const replica = c.replicas?.find((r) => r.name === node);
+    return replica && !replica.current ? node : undefined;
+  }
+
   private markCaughtUp(): void {
     if (this.caughtUp) return;
     this.caughtUp = true;
@@ -260,6 +300,10 @@ export class StreamReader {
   private onDelivery(gen: number, m: Msg): void {
     if (gen !== this.generation || this.stopped) return;
     this.lastActivity = Date.now();
+    if (this.unconfirmed) {
+      this.unconfirmed.push(m);
+      return;
+    }
     if (this.held) {
       this.held.push(m);
       return;

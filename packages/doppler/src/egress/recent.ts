@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { appFilter, DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
+import { retryTransient } from "@tailrace/runtime";
 import type { Filters } from "../filters.js";
 import { matches } from "../filters.js";
 import { FeedItem } from "../ingress/feed.js";
@@ -18,13 +19,20 @@ export interface RecentQuery {
 }
 
 const NS_PER_MS = 1_000_000n;
+/** How long a read rides out an unavailable JetStream before it answers 503: longer than an election takes. */
+const RECENT_BUDGET_MS = 10_000;
 
 /**
  * Log Cache's read: envelopes of one app with start_time ≤ timestamp < end_time, by timestamp, the first `limit`
  * (or, descending, the last `limit`, newest first). Read from the same JetStream stream that feeds tails and drains,
  * so `--recent` and a live tail can never disagree about what exists.
  */
-export async function readRecent(nc: NatsConnection, jsm: JetStreamManager, q: RecentQuery): Promise<FeedItem[]> {
+export function readRecent(nc: NatsConnection, jsm: JetStreamManager, q: RecentQuery): Promise<FeedItem[]> {
+  // A node's loss makes JetStream unavailable for the seconds of an election: the read waits it out, then says so.
+  return retryTransient("a recent-logs read", () => readOnce(nc, jsm, q), RECENT_BUDGET_MS);
+}
+
+async function readOnce(nc: NatsConnection, jsm: JetStreamManager, q: RecentQuery): Promise<FeedItem[]> {
   const kinds = q.filters.kinds;
   const onlyKind = kinds && kinds.size === 1 ? [...kinds][0] : undefined;
   const filter = appFilter(q.tenant, q.sourceId, onlyKind);

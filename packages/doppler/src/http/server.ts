@@ -7,7 +7,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { bearer, type Principal, UnauthorizedError, type Verifier } from "@tailrace/auth";
 import { bearerFromProtocols, handleConsole, selectProtocol } from "@tailrace/console";
 import { appFilter, isValidName } from "@tailrace/envelope";
-import type { Logger, ServerTls, Telemetry } from "@tailrace/runtime";
+import { type Logger, NatsUnavailableError, type ServerTls, type Telemetry } from "@tailrace/runtime";
 import { WebSocketServer } from "ws";
 import { type Access, resolveAccess } from "../access.js";
 import { type Cursor, InvalidCursorError, parseCursor } from "../cursor.js";
@@ -161,6 +161,16 @@ export class Api {
         res.setHeader("retry-after", String(err.retryAfterSec));
         problem(res, 429, err.message);
       }
+      return;
+    }
+    if (err instanceof NatsUnavailableError) {
+      // An election outlasted the read's retries: a pause to wait out, not the doppler's fault.
+      this.d.logger.warn({ err: err.message, path: (req.url ?? "").split("?")[0] }, "NATS unavailable; answered 503");
+      this.audit(req, 503, err.message);
+      if (!res.headersSent) {
+        res.setHeader("retry-after", "2");
+        problem(res, 503, err.message);
+      } else res.destroy();
       return;
     }
     if (err instanceof HttpError) status = err.status;
