@@ -280,7 +280,10 @@ export function tally(lines: Array<{ n: number; instance: string }>, written: Ma
  * Every numbered line of `app` that the data stream holds now, with its stream sequence, read by a pull consumer of
  * its own: when a reader missed lines, this tells whether NATS lost them or the reader did.
  */
-export async function storedLines(nc: NatsConnection, app: string): Promise<Array<{ n: number; instance: string; seq: number }>> {
+export async function storedLines(
+  nc: NatsConnection,
+  app: string,
+): Promise<{ lines: Array<{ n: number; instance: string; seq: number }>; readOn: string }> {
   const jsm = await jetstreamManager(nc);
   const ci = await jsm.consumers.add(DATA_STREAM, {
     filter_subject: appFilter("acme", app, "log"),
@@ -304,5 +307,33 @@ export async function storedLines(nc: NatsConnection, app: string): Promise<Arra
     if (got === 0) break;
   }
   await jsm.consumers.delete(DATA_STREAM, ci.name).catch(() => undefined);
+  return { lines: out, readOn: ci.cluster?.leader ?? "" };
+}
+
+/**
+ * Each running node's own copy of the data stream (from its monitoring port): whether the replicas agree. A replica
+ * that reports itself current yet holds fewer messages than the leader is NATS's divergence, not a reader's.
+ */
+export async function replicaStates(cluster: NatsCluster): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const n of cluster.nodes) {
+    if (!n.running) continue;
+    try {
+      const res = await fetch(`http://127.0.0.1:${n.httpPort}/jsz?streams=true`, { signal: AbortSignal.timeout(3000) });
+      const j = (await res.json()) as {
+        account_details?: Array<{
+          stream_detail?: Array<{
+            name: string;
+            state: { messages: number; first_seq: number; last_seq: number };
+            cluster?: { leader?: string };
+          }>;
+        }>;
+      };
+      const sd = j.account_details?.flatMap((a) => a.stream_detail ?? []).find((d) => d.name === DATA_STREAM);
+      out[n.name] = sd ? { ...sd.state, leader: sd.cluster?.leader } : "no copy";
+    } catch (err) {
+      out[n.name] = `no answer: ${(err as Error).message}`;
+    }
+  }
   return out;
 }

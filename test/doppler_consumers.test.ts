@@ -1,4 +1,6 @@
-import type { Envelope } from "@tailrace/envelope";
+import { jetstream } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { dataSubject, type Envelope, encodeBatch, nowNs } from "@tailrace/envelope";
 import { testToken, waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extraDoppler, num, openTail, type Stack, startStack, testPublisher, text } from "./helpers.js";
@@ -46,6 +48,30 @@ describe("doppler consumers", () => {
     );
     await pub.stop();
   }, 120_000);
+
+  it("recent - the newest lines by time win, also when an older batch was stored last (an agent's retry after a fault)", async () => {
+    const pub = await testPublisher(stack.nats.url);
+    await pub.lines("acme", "late-batch", 0, 100);
+    // A batch of lines stamped a minute ago, stored after all of them, as a retried batch is.
+    const nc = await connect({ servers: stack.nats.url });
+    const old = nowNs() - 60_000_000_000n;
+    const tags = { tenant: "acme", app_name: "late-batch", source_type: "APP/PROC/WEB", process_type: "web" };
+    const batch = Array.from({ length: 20 }, (_, i) => ({
+      timestamp: old + BigInt(i),
+      sourceId: "late-batch",
+      instanceId: "0",
+      tags,
+      log: { payload: Buffer.from(`old-${i}`), type: "OUT" as const },
+    }));
+    await jetstream(nc).publish(dataSubject("acme", "late-batch", "log"), encodeBatch(batch));
+    await nc.close();
+    const res = await fetch(`${stack.api}/api/v1/read/late-batch?limit=5&descending=true`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const got = ((await res.json()) as { envelopes: { batch: Array<{ log: { payload: string } }> } }).envelopes.batch;
+    expect(got.map((e) => Buffer.from(e.log.payload, "base64").toString())).toEqual(["99", "98", "97", "96", "95"]);
+    await pub.stop();
+  });
 
   it("scale-out - tails on two dopplers each see every line, and both answer reads the same", async () => {
     const other = await extraDoppler(stack.nats.url);

@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import {
   type ClusterStack,
   drainLines,
+  replicaStates,
   startClusterStack,
   startTraffic,
   storedLines,
@@ -92,19 +93,26 @@ async function drill(name: string, app: string, perSec: number, fault: (s: Clust
     // bench/'s figure, not this test's).
     const token = await testToken({ tenant: "acme" });
     const lastLines = new Set([...traffic.written.values()].map((n) => n - 1));
+    let lastAnswer = "none yet";
     await waitFor(
       "--recent to answer with the newest lines",
       async () => {
         const res = await fetch(`${s.dopplers[0]?.api}/api/v1/read/${app}?limit=5&descending=true`, {
           headers: { authorization: `Bearer ${token}` },
         });
+        const body = await res.text();
+        lastAnswer = `${res.status} ${body.slice(0, 300)}`;
         if (res.status !== 200) return false;
-        const batch = ((await res.json()) as { envelopes: { batch: Array<{ log?: { payload: string } }> } }).envelopes.batch;
+        const batch = (JSON.parse(body) as { envelopes: { batch: Array<{ log?: { payload: string } }> } }).envelopes.batch;
+        lastAnswer = `200 with lines ${batch.map((e) => Buffer.from(e.log?.payload ?? "", "base64").toString()).join(",")}`;
         return batch.some((e) => lastLines.has(Number(Buffer.from(e.log?.payload ?? "", "base64").toString())));
       },
       30_000,
       500,
-    );
+    ).catch(async (e) => {
+      const replicas = JSON.stringify(await replicaStates(s.cluster));
+      throw new Error(`${(e as Error).message}: last answer ${lastAnswer}; newest written ${[...lastLines]}; replicas ${replicas}`);
+    });
     w.stop();
     return { s, w, traffic };
   } catch (err) {
@@ -122,8 +130,10 @@ async function whereLost(
   written: Map<string, number>,
 ): Promise<string> {
   const seen = new Set(got.map((l) => `${l.instance}/${l.n}`));
-  const stored = await storedLines(s.nc, app).catch((e) => e as Error);
-  if (stored instanceof Error) return `the stream could not be read: ${stored.message}`;
+  const replicas = JSON.stringify(await replicaStates(s.cluster));
+  const read = await storedLines(s.nc, app).catch((e) => e as Error);
+  if (read instanceof Error) return `the stream could not be read: ${read.message}; replicas ${replicas}`;
+  const stored = read.lines;
   const inStream = new Map(stored.map((l) => [`${l.instance}/${l.n}`, l.seq]));
   const missing: Record<string, { notStored: number; stored: number; seqs: string; lines: string }> = {};
   for (const [instance, count] of written) {
@@ -140,7 +150,7 @@ async function whereLost(
     const span = (a: number[]) => (a.length ? `${a.length} in ${a[0]}..${a[a.length - 1]}` : "none");
     missing[instance] = { notStored, stored: seqs.length, seqs: span(seqs), lines: span(lines) };
   }
-  return `missing by instance ${JSON.stringify(missing)} (stream holds ${stored.length} lines of the app)`;
+  return `missing by instance ${JSON.stringify(missing)} (stream holds ${stored.length} lines of the app, read on ${read.readOn}); replicas ${replicas}`;
 }
 
 async function leaderNode(s: ClusterStack): Promise<ClusterNode> {

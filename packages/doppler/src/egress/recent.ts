@@ -68,11 +68,17 @@ async function readOnce(nc: NatsConnection, jsm: JetStreamManager, q: RecentQuer
         if (!matches(q.filters, item)) continue;
         selected.push(item);
       }
-      // Bound memory on a busy app: for "newest", keep a window twice the limit; for "oldest", stop early.
-      if (keepLast && selected.length > q.limit * 2) selected.splice(0, selected.length - q.limit);
+      // Bound memory on a busy app: for "newest", keep a window twice the limit; for "oldest", stop early. The window
+      // keeps the newest by time, not by stream order: a batch an agent retried after a NATS fault is stored after
+      // newer lines, and pruning by stream order let it push them out (seen in the rolling-restart drill: --recent
+      // answered lines 9,901-9,905 while 16,683 had been written).
+      if (keepLast && selected.length > q.limit * 2) {
+        selected.sort(byTime);
+        selected.splice(0, selected.length - q.limit);
+      }
       if (!keepLast && selected.length >= q.limit * 2) break;
     }
-    selected.sort((a, b) => (a.env.timestamp < b.env.timestamp ? -1 : a.env.timestamp > b.env.timestamp ? 1 : 0));
+    selected.sort(byTime);
     if (keepLast) return selected.slice(-q.limit).reverse();
     return selected.slice(0, q.limit);
   } finally {
@@ -80,6 +86,8 @@ async function readOnce(nc: NatsConnection, jsm: JetStreamManager, q: RecentQuer
     jsm.consumers.delete(DATA_STREAM, ci.name).catch(() => undefined);
   }
 }
+
+const byTime = (a: FeedItem, b: FeedItem): number => (a.env.timestamp < b.env.timestamp ? -1 : a.env.timestamp > b.env.timestamp ? 1 : 0);
 
 /**
  * One pull request for exactly `count` messages, read from a private inbox. The raw JetStream pull protocol costs a
