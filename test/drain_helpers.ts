@@ -36,10 +36,18 @@ export interface DrainStack {
 
 /** A doppler (it owns the data stream), the drains API, and drainers on demand; all allowed to reach 127.0.0.0/8. */
 export async function startDrainStack(
-  opts: { allow?: string; apiLogFile?: string; maxPerApp?: number; maxPerTenant?: number } = {},
+  opts: {
+    allow?: string;
+    apiLogFile?: string;
+    maxPerApp?: number;
+    maxPerTenant?: number;
+    /** The doppler's settings, and nats-server's extra arguments (e.g. a config with JetStream limits). */
+    dopplerEnv?: Record<string, string>;
+    natsArgs?: string[];
+  } = {},
 ): Promise<DrainStack> {
   // The data stream's per-app ring at its default (1,000 batches): drains survive outages on their own drain streams.
-  const stack = await startStack();
+  const stack = await startStack(opts.dopplerEnv, opts.natsArgs);
   const nc = await connect({ servers: stack.nats.url });
   const store = await DrainStore.open(nc);
   const registry = new AppRegistry(nc, createLogger({ name: "test-registry", level: "silent" }));

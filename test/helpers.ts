@@ -22,8 +22,8 @@ export interface Stack {
 }
 
 /** A real nats-server and a doppler in this process, on free loopback ports. */
-export async function startStack(extra: Record<string, string> = {}): Promise<Stack> {
-  const nats = await startNatsServer();
+export async function startStack(extra: Record<string, string> = {}, natsArgs: string[] = []): Promise<Stack> {
+  const nats = await startNatsServer({ args: natsArgs });
   const { doppler, api, env } = await extraDoppler(nats.url, extra);
   return {
     nats,

@@ -76,6 +76,7 @@ export class Drainer {
       logger: log,
       owner: this.id,
       noticeIntervalMs: c.TAILRACE_DRAIN_NOTICE_INTERVAL,
+      unservedAfterMs: c.TAILRACE_DRAIN_UNSERVED_AFTER,
       pipeline: { window: c.TAILRACE_DRAIN_WINDOW, retentionMs: c.TAILRACE_DRAIN_RETENTION, maxBacklog: c.TAILRACE_DRAIN_MAX_BACKLOG },
       writer: {
         confirmMs: c.TAILRACE_DRAIN_CONFIRM,

@@ -55,6 +55,10 @@ export const drainerSpec = {
   TAILRACE_DRAIN_CONFIRM: duration("how long a syslog connection must stay up after a write before the write counts as delivered", 500),
   TAILRACE_DRAIN_BACKOFF_MIN: duration("first reconnect/retry delay of a failing drain", 250),
   TAILRACE_DRAIN_BACKOFF_MAX: duration("cap of the reconnect/retry delay (jittered, exponential)", 30_000),
+  TAILRACE_DRAIN_UNSERVED_AFTER: duration(
+    "how long a drain's set-up on NATS may keep failing before it counts as unserved and its tenant is told",
+    30_000,
+  ),
   TAILRACE_DRAIN_LEASE_TTL: duration("how long a dead drainer keeps its drains before another takes them over", 10_000),
   TAILRACE_DRAIN_NOTICE_INTERVAL: duration("least time between two LGR error (or loss) lines of one drain", 60_000),
   TAILRACE_DRAIN_HTTP_BATCH_BYTES: int("bytes an HTTPS drain batch grows to before it is sent", 500 * 1024, 1024, 16 * 1024 * 1024),

@@ -47,6 +47,7 @@ export const INSTRUMENTS = {
   drainLag: "tailrace.drain.lag.messages",
   drainerDrains: "tailrace.drainer.drains",
   drainerDrainsActive: "tailrace.drainer.drains.active",
+  drainerDrainsUnserved: "tailrace.drainer.drains.unserved",
 } as const;
 
 /** A counter bound to one label set: bind once, `add` on the hot path. */
@@ -78,6 +79,8 @@ export interface DrainSample {
   retries: number;
   lost: number;
   lag: number;
+  /** The drain cannot be set up on NATS (its buffer or consumer), for longer than a hiccup lasts. */
+  unserved?: boolean;
 }
 
 export type Observation = readonly [value: number, labels: Labels];
@@ -217,6 +220,9 @@ export class Telemetry {
     const active = m.createObservableGauge(INSTRUMENTS.drainerDrainsActive, {
       description: "Drains this drainer holds the lease of and delivers.",
     });
+    const unserved = m.createObservableGauge(INSTRUMENTS.drainerDrainsUnserved, {
+      description: "Drains this drainer holds but cannot set up on NATS (each has told its tenant in an LGR line).",
+    });
     const sent = m.createObservableCounter(INSTRUMENTS.sent, { description: "Envelopes handed on, by component and direction." });
     const dropped = m.createObservableCounter(INSTRUMENTS.dropped, {
       description: "Envelopes dropped, by component, direction and reason.",
@@ -242,10 +248,11 @@ export class Telemetry {
         }
         r.observe(known, drains.length);
         r.observe(active, drains.filter((s) => s.active).length);
+        r.observe(unserved, drains.filter((s) => s.unserved).length);
         r.observe(sent, sums.sent.total, this.labels({ direction: "egress" }));
         r.observe(dropped, sums.lost.total, this.labels({ direction: "egress", reason: "drain_lost" }));
       },
-      [...Object.values(counters), lag, known, active, sent, dropped],
+      [...Object.values(counters), lag, known, active, unserved, sent, dropped],
     );
     this.lag("drains", () => read().reduce((n, s) => n + (s.active ? s.lag : 0), 0));
   }

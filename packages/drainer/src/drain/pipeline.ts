@@ -42,6 +42,11 @@ export interface PipelineDeps {
   onLoss(n: number): void;
   /** The highest drain-stream sequence this drainer delivered and acked for the drain before (0 if none). */
   ackedThrough?: number;
+  /**
+   * Told each failed round of setting the drain up on NATS or reading it (with the reason), and `undefined` once a
+   * round has its consumer again: the runner decides what is a hiccup and what is a drain that cannot be served.
+   */
+  trouble(reason: string | undefined): void;
 }
 
 export class Pipeline {
@@ -106,6 +111,7 @@ export class Pipeline {
         this.gone = false;
         const consumer = await this.d.js.consumers.get(this.stream as string, consumerName(this.binding));
         backoff.reset();
+        this.d.trouble(undefined);
         while (!this.stopped && !this.gone) {
           // The window is counted here, not only by the server's max_ack_pending: when the drain stream drops a
           // message this pipeline holds, the server forgets it was pending and sends another, and a dead drain
@@ -128,10 +134,7 @@ export class Pipeline {
       } catch (err) {
         if (this.stopped) break;
         if (isNotFound(err)) fresh = true;
-        this.d.logger.warn(
-          { drain: this.binding.id, url: this.url.anonymized, err: (err as Error).message },
-          "drain consumer failed; retrying",
-        );
+        this.d.trouble((err as Error).message);
       }
       if (!this.stopped) await this.sleeper.sleep(backoff.next());
     }

@@ -33,7 +33,12 @@ export interface RunnerDeps {
   streams: DrainStreamLimits;
   /** The earliest creation time among the bindings that share `b`'s drain stream: where a new stream starts. */
   earliest(b: Binding): number;
+  /** How long set-up may keep failing before the drain counts as unserved (and its tenant and operator are told). */
+  unservedAfterMs: number;
 }
+
+/** While a drain stays unserved, the operator's log is reminded this often (the tenant's LGR lines keep their own pace). */
+const UNSERVED_REMINDER_MS = 10 * 60_000;
 
 export class DrainRunner {
   readonly stats: DrainStats;
@@ -52,6 +57,10 @@ export class DrainRunner {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
+  /** Since when set-up on NATS keeps failing (0: it does not), how often, and when the log last said so. */
+  private failingSince = 0;
+  private failures = 0;
+  private toldAt = 0;
 
   constructor(
     readonly binding: Binding,
@@ -71,6 +80,7 @@ export class DrainRunner {
       retries: 0,
       lag: 0,
       lost: 0,
+      unserved: false,
     };
     const status = new DrainStatusWriter(d.nc);
     this.notices = new Notices(
@@ -143,6 +153,7 @@ export class DrainRunner {
     this.renewFailing = false;
     this.revision = undefined;
     this.stats.active = false;
+    this.stats.unserved = false;
     const p = this.pipeline;
     this.pipeline = undefined;
     await p?.stop(0);
@@ -179,7 +190,41 @@ export class DrainRunner {
       },
       onLoss: (n) => this.notices.loss(n),
       ackedThrough: this.ackedThrough,
+      trouble: (reason) => this.trouble(reason),
     });
+  }
+
+  /**
+   * One line in the log when set-up first fails, not one per retry (issue 13: 1,000 unservable drains logged 18,311
+   * retries in two minutes and told no one). A failure that outlasts `unservedAfterMs` is no hiccup: the drain counts
+   * as unserved (a metric), the log says so once with the reason and every ten minutes after, and the tenant gets LGR
+   * lines at the notices' pace.
+   */
+  private trouble(reason: string | undefined): void {
+    const now = Date.now();
+    if (reason === undefined) {
+      if (this.stats.unserved) this.log.info({ failures: this.failures, forMs: now - this.failingSince }, "drain is served again");
+      this.stats.unserved = false;
+      this.failingSince = 0;
+      this.failures = 0;
+      return;
+    }
+    this.failures++;
+    if (this.failingSince === 0) {
+      this.failingSince = now;
+      this.log.warn({ err: reason }, "drain consumer failed; retrying");
+      return;
+    }
+    if (now - this.failingSince < this.d.unservedAfterMs) return;
+    if (!this.stats.unserved || now - this.toldAt >= UNSERVED_REMINDER_MS) {
+      this.toldAt = now;
+      this.log.error(
+        { err: reason, failures: this.failures, forMs: now - this.failingSince },
+        "drain cannot be served: NATS refuses to set it up; its tenant is told in the app's log stream",
+      );
+    }
+    this.stats.unserved = true;
+    this.notices.error(`cannot be set up on NATS: ${reason}`);
   }
 
   private async notice(text: string): Promise<void> {

@@ -16,4 +16,6 @@ export interface DrainStats {
   lag: number;
   /** Envelopes given up: past retention, or refused by the receiver for good. */
   lost: number;
+  /** This drainer holds the drain but has not been able to set it up on NATS for `TAILRACE_DRAIN_UNSERVED_AFTER`. */
+  unserved: boolean;
 }

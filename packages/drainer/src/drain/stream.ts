@@ -74,9 +74,13 @@ export async function ensureDrainStream(
         ],
       });
       return name;
-    } catch {
-      // Another drainer created it between our two calls: check its limits below.
-      current = (await jsm.streams.info(name)).config;
+    } catch (err) {
+      // Another drainer created it between our two calls: check its limits below. Where there is no such stream, the
+      // refusal itself is the error to report (e.g. no room left for its reservation: issue 13 saw only the "stream
+      // not found" of the info that followed it, 18,311 times).
+      const other = await jsm.streams.info(name).catch(() => undefined);
+      if (!other) throw err;
+      current = other.config;
     }
   }
   if (current.max_age !== limits.max_age || current.max_bytes !== limits.max_bytes || current.discard !== limits.discard) {
