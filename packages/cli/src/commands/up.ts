@@ -9,14 +9,17 @@ import { mintToken } from "@tailrace/auth";
 import { Doppler, loadDopplerConfig } from "@tailrace/doppler";
 import { Drainer, loadDrainerConfig } from "@tailrace/drainer";
 import { checkUnknown, createLogger } from "@tailrace/runtime";
+import { type LocalCluster, startLocalCluster } from "../nats_cluster.js";
 import { type LocalNats, startLocalNats } from "../nats_server.js";
 import { knownSettings } from "../settings.js";
 import { untilSignal } from "../signals.js";
 
-export const upUsage = `tailrace up [--port P] [--dir .tailrace] [--tls]
+export const upUsage = `tailrace up [--port P] [--dir .tailrace] [--tls] [--cluster]
   Runs the whole stack in the foreground: nats-server (unless NATS_URL is set), the doppler, the agent and a demo app
   under tenant "demo". Prints the API URL, a dev token and commands to try. Ctrl-C stops everything.
-  --tls serves the API over HTTPS with a self-signed development certificate (made with openssl under the dir).`;
+  --tls serves the API over HTTPS with a self-signed development certificate (made with openssl under the dir).
+  --cluster runs three nats-servers instead, one per zone (az:a, az:b, az:c), with authenticated TLS routes, so the
+  streams are R3 and the drills of docs/OPERATIONS.md can be tried by hand (kill a node, watch the tail go on).`;
 
 /** The dev secret persists under the state dir, so tokens printed by one `up` keep working after a restart. */
 function devSecret(dir: string): string {
@@ -44,19 +47,32 @@ function devCertificate(dir: string): { cert: string; key: string } {
 export async function up(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: "string", default: "8080" }, dir: { type: "string", default: ".tailrace" }, tls: { type: "boolean" } },
+    options: {
+      port: { type: "string", default: "8080" },
+      dir: { type: "string", default: ".tailrace" },
+      tls: { type: "boolean" },
+      cluster: { type: "boolean" },
+    },
   });
   checkUnknown(knownSettings);
   const dir = resolve(values.dir);
   mkdirSync(dir, { recursive: true });
   const logger = createLogger({ name: "tailrace-up", level: process.env.TAILRACE_LOG_LEVEL ?? "warn" });
 
-  let nats: LocalNats | undefined;
+  let nats: LocalNats | LocalCluster | undefined;
   let natsUrl = process.env.NATS_URL;
+  if (natsUrl && values.cluster) throw new Error("--cluster starts its own NATS cluster: unset NATS_URL, or leave out --cluster");
   if (!natsUrl) {
-    nats = await startLocalNats(join(dir, "nats"));
+    // The cluster's streams get 3 replicas without a setting: the doppler and drainer pick R3 on a 3-node cluster.
+    nats = values.cluster ? await startLocalCluster(join(dir, "nats-cluster")) : await startLocalNats(join(dir, "nats"));
     natsUrl = nats.url;
   }
+  const natsStore =
+    nats && "nodes" in nats
+      ? ` (3 nodes in zones az:a-c, store ${join(dir, "nats-cluster")})`
+      : nats
+        ? ` (store ${join(dir, "nats")})`
+        : "";
   const secret = devSecret(dir);
   const tls = values.tls ? devCertificate(join(dir, "tls")) : undefined;
   const env = {
@@ -123,7 +139,7 @@ export async function up(argv: string[]): Promise<number> {
       "",
       "Tailrace is up.",
       `  API        ${api}`,
-      `  NATS       ${natsUrl}${nats ? ` (store ${join(dir, "nats")})` : ""}`,
+      `  NATS       ${natsUrl}${natsStore}`,
       "  Demo app   tenant demo, app demo: a line a second",
       "",
       `  Console    ${api}/#token=${token}&app=demo`,
