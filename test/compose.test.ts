@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { agentSpec } from "@tailrace/agent";
-import { COMMAND_NAMES, knownSettings } from "@tailrace/cli";
+import { CLUSTER_NAME, COMMAND_NAMES, knownSettings, ROUTE_USER, ZONE_TAG, ZONES } from "@tailrace/cli";
 import { dopplerSpec } from "@tailrace/doppler";
 import { drainerSpec } from "@tailrace/drainer";
 import { describe, expect, it } from "vitest";
@@ -16,6 +16,8 @@ interface Service {
 }
 
 const NATS_CONF = "deploy/nats/nats.conf";
+const CLUSTER_CONF = readFileSync(new URL("../deploy/nats/cluster.conf", import.meta.url), "utf8");
+const nodeConf = (name: string) => readFileSync(new URL(`../deploy/nats/${name}.conf`, import.meta.url), "utf8");
 const AUTH_CONF = readFileSync(new URL("../deploy/nats/auth.conf", import.meta.url), "utf8");
 
 /** `{ user: NAME, password: $VAR ... }` entries of auth.conf, as user → password variable. */
@@ -26,15 +28,27 @@ const compose = parse(readFileSync(new URL("../docker-compose.yml", import.meta.
 };
 
 describe("docker-compose.yml", () => {
-  it("compose - runs a 3-node NATS cluster with JetStream and routes between all nodes", () => {
+  it("compose - runs a 3-node NATS cluster over three zones, with authenticated TLS routes between all nodes, as `up --cluster` does", () => {
     const nats = Object.entries(compose.services).filter(([name]) => name.startsWith("nats-"));
     expect(nats).toHaveLength(3);
+    expect(CLUSTER_CONF).toMatch(new RegExp(`jetstream \\{[^}]*unique_tag: "${ZONE_TAG}"`));
+    expect(CLUSTER_CONF).toMatch(new RegExp(`cluster \\{\\s*name: ${CLUSTER_NAME}\\b`));
+    expect(CLUSTER_CONF).toMatch(new RegExp(`authorization \\{ user: ${ROUTE_USER}, password: \\$TAILRACE_NATS_ROUTE_PASSWORD`));
+    expect(CLUSTER_CONF).toMatch(/tls \{[^}]*ca_file: "\/etc\/nats\/tls\/ca\.pem"[^}]*verify: true/);
+    const zones: string[] = [];
     for (const [name, svc] of nats) {
-      expect(svc.command).toContain("-js");
-      const routes = svc.command?.[svc.command.indexOf("--routes") + 1] ?? "";
+      const conf = nodeConf(name);
+      expect(conf).toMatch(/^include nats\.conf$/m);
+      expect(conf).toMatch(/^include cluster\.conf$/m);
+      expect(conf).toMatch(new RegExp(`^server_name: ${name}$`, "m"));
+      zones.push(new RegExp(`^server_tags: \\["${ZONE_TAG}:(\\w)"\\]$`, "m").exec(conf)?.[1] ?? "");
+      const line = svc.command?.[0] ?? "";
+      expect(line).toMatch(new RegExp(`^exec nats-server -c /etc/nats/${name}\\.conf `));
+      const routes = / --routes (\S+)/.exec(line)?.[1]?.split(",") ?? [];
       const others = nats.map(([n]) => n).filter((n) => n !== name);
-      for (const o of others) expect(routes).toContain(`nats://${o}:6222`);
+      expect(routes.sort()).toEqual(others.map((o) => `nats-route://${ROUTE_USER}:$\${TAILRACE_NATS_ROUTE_PASSWORD}@${o}:6222`).sort());
     }
+    expect(zones.sort()).toEqual([...ZONES]);
   });
 
   it("compose - every Tailrace service runs a command the CLI has, with settings the code knows", () => {
@@ -54,15 +68,15 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  it("compose - every NATS node loads deploy/nats/nats.conf and gets every password its auth.conf reads", () => {
+  it("compose - every NATS node loads deploy/nats/nats.conf and gets every password its auth.conf and cluster.conf read", () => {
     expect(readFileSync(new URL(`../${NATS_CONF}`, import.meta.url), "utf8")).toMatch(/^include auth\.conf$/m);
     expect([...natsUsers.keys()].sort()).toEqual(["admin", "agent", "doppler", "drainer", "sys"]);
     const nats = Object.entries(compose.services).filter(([name]) => name.startsWith("nats-"));
     for (const [name, svc] of nats) {
-      const c = svc.command ?? [];
-      expect(c[c.indexOf("-c") + 1], `${name} runs the shipped config`).toBe("/etc/nats/nats.conf");
+      expect(svc.command?.[0], `${name} runs the shipped config`).toContain(`-c /etc/nats/${name}.conf`);
+      expect(nodeConf(name), `${name}'s config includes the shared one`).toMatch(/^include nats\.conf$/m);
       expect(svc.volumes, `${name} mounts deploy/nats`).toContain("./deploy/nats:/etc/nats:ro");
-      for (const v of natsUsers.values())
+      for (const v of [...natsUsers.values(), "TAILRACE_NATS_ROUTE_PASSWORD"])
         expect(svc.environment, `${name} gets ${v}`).toHaveProperty(v, expect.stringContaining(`\${${v}:?`));
     }
   });
