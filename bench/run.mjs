@@ -12,6 +12,7 @@ const SCENARIOS = {
   doppler_tails: { file: "./doppler_tails.mjs", title: "Doppler: many tails, recent reads, idle memory" },
   metrics_scrape: { file: "./metrics_scrape.mjs", title: "Doppler: scraping a tenant with 1,000 instances × 10 metrics" },
   console_render: { file: "./console_render.mjs", title: "Web console in headless Chromium at 5,000 lines/s" },
+  cluster: { file: "./cluster.mjs", title: "Cluster (3 nodes, R3)" },
 };
 
 const wanted = process.argv.slice(2);
