@@ -7,13 +7,14 @@
 //       lines the tail lost, with traffic flowing; then the node is started again and must catch up.
 // `BENCH_SCALE=small` makes a quick run. The doppler is its own process (lib's startDoppler), as in e2e_tail.
 
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { DATA_STREAM, nowNs } from "@tailrace/envelope";
 import { latency, throughput } from "./e2e_tail.mjs";
 import {
   agentPublisher,
   NATS_RECONNECT,
+  percentile,
   rawNatsRate,
   SMALL,
   spawnTail,
@@ -31,6 +32,7 @@ const SIZES = SMALL
 // backlog at once, and this measures NATS's pause, not the slow-reader policy (doppler_consumers tests that).
 const DOPPLER_ENV = { TAILRACE_TAIL_QUEUE: "200000" };
 
+const log = (m) => process.stderr.write(`[cluster] ${new Date().toISOString().slice(11, 23)} ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 
@@ -73,8 +75,10 @@ function pollRecent(api, app, token) {
   let longestEnd = 0;
   let stopped = false;
   const statuses = {};
+  const took = [];
   const loop = (async () => {
     while (!stopped) {
+      const t0 = Date.now();
       try {
         const res = await fetch(`${api}/api/v1/read/${app}?limit=10&descending=true`, {
           headers: { authorization: `Bearer ${token}` },
@@ -83,6 +87,7 @@ function pollRecent(api, app, token) {
         await res.arrayBuffer();
         if (res.status !== 200) throw new Error(String(res.status));
         const now = Date.now();
+        took.push(now - t0);
         if (now - lastAnswer > longest) {
           longest = now - lastAnswer;
           longestEnd = now;
@@ -105,7 +110,15 @@ function pollRecent(api, app, token) {
       longest = open;
       longestEnd = Date.now();
     }
-    return { answers, failures, failuresBy: statuses, longestPauseMs: longest, longestPauseEnd: longestEnd };
+    took.sort((x, y) => x - y);
+    return {
+      answers,
+      failures,
+      failuresBy: statuses,
+      answerMs: { p50: percentile(took, 50), max: took[took.length - 1] },
+      longestPauseMs: longest,
+      longestPauseEnd: longestEnd,
+    };
   };
 }
 
@@ -118,6 +131,55 @@ function report(tail, ms = 15_000) {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The raw NATS floor for the pause: a JetStream publisher of its own, on a node that stays up, writing every ~10 ms
+ * to an R3 stream led by the same node as the data stream (moved there by leader stepdowns). Its longest time
+ * without an acknowledgement is what NATS itself costs a writer when that node dies.
+ */
+async function rawJetStreamProbe(url, jsm, nc, leader) {
+  const name = "BENCH_RAW";
+  await jsm.streams.add({ name, subjects: ["bench.rawjs"], num_replicas: 3, max_msgs: 100_000 });
+  let aligned = false;
+  for (let i = 0; i < 12 && !aligned; i++) {
+    const c = (await retry(() => jsm.streams.info(name))).cluster;
+    aligned = c?.leader === leader && (c.replicas ?? []).every((r) => r.current);
+    if (!aligned && c?.leader) {
+      if (c.leader !== leader) await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${name}`, "", { timeout: 5000 }).catch(() => undefined);
+      await sleep(1000);
+    }
+  }
+  const pc = await connect({ servers: url });
+  const js = jetstream(pc, { timeout: 1000 });
+  let stopped = false;
+  let lastAck = Date.now();
+  let longest = 0;
+  let longestEnd = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await js.publish("bench.rawjs", "x");
+        const now = Date.now();
+        if (now - lastAck > longest) {
+          longest = now - lastAck;
+          longestEnd = now;
+        }
+        lastAck = now;
+      } catch {}
+      await sleep(10);
+    }
+  })();
+  return {
+    aligned,
+    async stop() {
+      stopped = true;
+      await loop;
+      await pc.close();
+      await jsm.streams.delete(name).catch(() => undefined);
+      return { longest, longestEnd };
+    },
+  };
+}
+
 /** Numbered lines (`0`, `1`, ...) of one instance at `perSec`, written in 10 ms slices, until stopped. */
 function numberedTraffic(pub, app, perSec) {
   const ch = pub.channel("bench", app);
@@ -125,8 +187,18 @@ function numberedTraffic(pub, app, perSec) {
   let stopped = false;
   let written = 0;
   const start = Date.now();
+  // The agent's own view: the longest time in which JetStream acknowledged none of its batches while it had lines.
+  let sent = 0;
+  let lastAck = start;
+  const pause = { longestNoAckMs: 0, endedAt: 0 };
   const loop = (async () => {
     while (!stopped) {
+      const now = Date.now();
+      if (pub.stats.sent > sent) {
+        if (now - lastAck > pause.longestNoAckMs) Object.assign(pause, { longestNoAckMs: now - lastAck, endedAt: now });
+        sent = pub.stats.sent;
+        lastAck = now;
+      } else if (sent >= written) lastAck = now;
       const due = Math.floor(((Date.now() - start) / 1000) * perSec);
       for (; written < due; written++) {
         ch.write({ timestamp: nowNs(), sourceId: app, instanceId: "0", tags, log: { payload: Buffer.from(String(written)), type: "OUT" } });
@@ -134,11 +206,12 @@ function numberedTraffic(pub, app, perSec) {
       await sleep(10);
     }
   })();
-  return async () => {
+  const stop = async () => {
     stopped = true;
     await loop;
     return written;
   };
+  return { stop, pause };
 }
 
 /**
@@ -152,7 +225,8 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
   const tail = await spawnTail(dopplerApi, app, token, Number.MAX_SAFE_INTEGER, "seq");
   const stopRecent = pollRecent(dopplerApi, app, token);
   const agent = await agentPublisher(urlsFrom(cluster, 0), { bufferSize: 2_000_000, maxBatch: 256, maxInFlight: 16 });
-  const stopTraffic = numberedTraffic(agent.pub, app, perSec);
+  const traffic = numberedTraffic(agent.pub, app, perSec);
+  const stopTraffic = traffic.stop;
   try {
     await sleep(beforeMs);
     const leader = (await jsm.streams.info(DATA_STREAM)).cluster?.leader ?? "";
@@ -160,11 +234,15 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
     if (!node) throw new Error(`no node leads ${DATA_STREAM} (${leader})`);
     const metaLeader = await cluster.metaLeader();
     const dopplerNode = await nodeOf(cluster, "tailrace-doppler");
+    const other = cluster.nodes.find((n) => n !== node);
+    const raw = await rawJetStreamProbe(other.url, jsm, nc, leader);
+    log(`killing ${leader} (doppler on ${dopplerNode}, agent on ${cluster.nodes[0].name}, meta leader ${metaLeader})`);
     const killedAt = Date.now();
     await node.kill("SIGKILL");
     await sleep(afterMs);
     const written = await stopTraffic();
     const trafficStopped = Date.now();
+    const rawPause = await raw.stop();
     // The agent holds what it could not publish during the pause and sends it once JetStream answers.
     const unsent = await agent.pub.drain(60_000);
     // Then every line must reach the tail (bounded: a run stays short; what is missing then counts as lost).
@@ -182,6 +260,7 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
     const stalledAtEnd = t.last < trafficStopped ? trafficStopped - t.last : 0;
     const tailGap = Math.max(t.maxGapMs, stalledAtEnd);
     const newLeader = await retry(async () => (await jsm.streams.info(DATA_STREAM)).cluster?.leader ?? "");
+    log(`restarting ${leader}`);
     // Brought back as a supervisor would: same ports and store. It must catch up with what it missed.
     const restartAt = Date.now();
     await node.start();
@@ -198,10 +277,16 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
       ratePerSec: perSec,
       written,
       killed: leader,
-      killedWasMetaLeader: metaLeader === leader,
-      killedWasDopplersNode: dopplerNode === leader,
-      killedWasAgentsNode: cluster.nodes[0].name === leader,
+      metaLeader,
+      dopplerOn: dopplerNode,
+      agentOn: cluster.nodes[0].name,
       newLeader,
+      rawNats: {
+        // A JetStream publisher of its own on a surviving node, to an R3 stream with the same leader (if aligned).
+        sameLeader: raw.aligned,
+        longestNoAckMs: rawPause.longest,
+        pauseEndedMsAfterKill: rawPause.longestEnd - killedAt,
+      },
       tail: {
         received: t.got,
         unique: t.unique["0"] ?? 0,
@@ -216,10 +301,17 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
         answers: recent.answers,
         failures: recent.failures,
         failuresBy: recent.failuresBy,
+        answerMs: recent.answerMs,
         longestNoAnswerMs: recent.longestPauseMs,
         pauseEndedMsAfterKill: recent.longestPauseEnd - killedAt,
       },
-      agent: { unsent, retries: agent.pub.stats.retries, dropped: agent.pub.stats.dropped },
+      agent: {
+        longestNoAckMs: traffic.pause.longestNoAckMs,
+        pauseEndedMsAfterKill: traffic.pause.endedAt - killedAt,
+        unsent,
+        retries: agent.pub.stats.retries,
+        dropped: agent.pub.stats.dropped,
+      },
       restart: { rejoinedMs, caughtUpMs },
     };
   } finally {
@@ -241,10 +333,12 @@ export async function run(o = {}) {
   let r3;
   try {
     const [a, b] = cluster.nodes;
+    log("raw NATS");
     const rawCluster = await rawNatsRate(a.url, { subUrl: b.url, count: s.raw });
     const rawSingle = await rawNatsRate(single.url, { count: s.raw });
 
     // R1 first, then stopped, so that its processes take no CPU from the cluster's part.
+    log("R1 throughput");
     r1 = await startDoppler(single.url, { ...DOPPLER_ENV, TAILRACE_STREAM_REPLICAS: "1" });
     const tputR1 = await throughput(single.url, r1.api, token, s.total);
     await r1.stop();
@@ -256,8 +350,11 @@ export async function run(o = {}) {
     const nc = await connect({ servers: cluster.url.split(",") });
     const info = await (await jetstreamManager(nc)).streams.info(DATA_STREAM);
     await nc.close();
+    log("R3 throughput");
     const tputR3 = await throughput(urlsFrom(cluster, 0), r3.api, token, s.total);
+    log(`R3 latency at ${s.rate}/s`);
     const lat = await latency(urlsFrom(cluster, 0), r3.api, token, s.rate, s.latSeconds);
+    log(`leader kill at ${s.killRate}/s`);
     const kill = await leaderKill(cluster, r3.api, token, { perSec: s.killRate, beforeMs: s.beforeKillMs, afterMs: s.afterKillMs });
 
     return {

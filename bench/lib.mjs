@@ -112,7 +112,8 @@ export async function agentPublisher(url, o = {}) {
     flushMs: 2,
     maxInFlight: 64,
     agentId: `bench-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-    logger: pino({ level: "warn" }),
+    // To stderr: stdout carries a scenario's figures.
+    logger: pino({ level: "warn" }, pino.destination(2)),
     ...o,
   });
   return { nc, pub };
