@@ -2,12 +2,23 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { startNatsServer, TEST_JWT_SECRET, testToken } from "@tailrace/testkit";
+import { NatsPublisher } from "@tailrace/agent";
+import { AppClaims } from "@tailrace/agent/internal";
+import { startNatsCluster, startNatsServer, TEST_JWT_SECRET, testToken } from "@tailrace/testkit";
+import pino from "pino";
 
 export const CLI = fileURLToPath(new URL("../packages/cli/bin/tailrace.mjs", import.meta.url));
+const TAIL_CLIENT = fileURLToPath(new URL("./tail_client.mjs", import.meta.url));
 
-export { startNatsServer, TEST_JWT_SECRET, testToken };
+export { startNatsCluster, startNatsServer, TEST_JWT_SECRET, testToken };
+
+/** `BENCH_SCALE=small` makes every scenario that reads it a quick run (a smoke test of the bench, not a figure). */
+export const SMALL = process.env.BENCH_SCALE === "small";
+
+/** How the agent connects (runtime's NATS_CLIENT_DEFAULTS): reconnect forever, quickly, to any URL of the list. */
+export const NATS_RECONNECT = { maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, pingInterval: 5000, maxPingOut: 2 };
 
 /** Starts `tailrace doppler` as its own process, as it runs in production, and waits for /readyz. */
 export async function startDoppler(natsUrl, extraEnv = {}) {
@@ -52,11 +63,12 @@ export function rssKb(pid, peak = false) {
 
 /**
  * The raw NATS floor from the same run: one publisher and one subscriber in this process, core NATS, a message per
- * line of `size` bytes. Returns messages/s.
+ * line of `size` bytes. Returns messages/s. With `subUrl` the subscriber connects there (another node of a cluster:
+ * every message crosses a route).
  */
-export async function rawNatsRate(url, { size = 120, count = 500_000 } = {}) {
+export async function rawNatsRate(url, { size = 120, count = 500_000, subUrl = url } = {}) {
   const pub = await connect({ servers: url });
-  const sub = await connect({ servers: url });
+  const sub = await connect({ servers: subUrl });
   const payload = new Uint8Array(size).fill(97);
   let got = 0;
   let resolve;
@@ -66,7 +78,15 @@ export async function rawNatsRate(url, { size = 120, count = 500_000 } = {}) {
       if (++got === count) resolve();
     },
   });
+  let probed = false;
+  sub.subscribe("bench.probe", { callback: () => (probed = true) });
   await sub.flush();
+  // Across a route the interest reaches the publisher's node a moment later: start timing once a probe gets through.
+  for (let i = 0; !probed && i < 100; i++) {
+    pub.publish("bench.probe");
+    await pub.flush();
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     pub.publish("bench.raw", payload);
@@ -78,6 +98,58 @@ export async function rawNatsRate(url, { size = 120, count = 500_000 } = {}) {
   await pub.close();
   await sub.close();
   return { msgsPerSec: Math.round(got / secs), received: got, sent: count };
+}
+
+/**
+ * The agent's publisher (NatsPublisher, as `tailrace agent` runs it) in this process, connected to the first URL of
+ * `url` (a comma-separated list fails over to the rest).
+ */
+export async function agentPublisher(url, o = {}) {
+  const nc = await connect({ servers: url.split(","), noRandomize: true, ...NATS_RECONNECT });
+  const pub = new NatsPublisher(jetstream(nc), new AppClaims(nc), {
+    bufferSize: 200_000,
+    maxBatch: 512,
+    flushMs: 2,
+    maxInFlight: 64,
+    agentId: `bench-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    // To stderr: stdout carries a scenario's figures.
+    logger: pino({ level: "warn" }, pino.destination(2)),
+    ...o,
+  });
+  return { nc, pub };
+}
+
+/**
+ * Starts tail_client.mjs on `app`'s websocket stream and resolves once its socket is open. `result()` resolves with
+ * the next JSON line the client prints (its report); `child` takes SIGTERM (final report) and, in `seq` mode,
+ * SIGUSR2 (a progress report).
+ */
+export function spawnTail(api, app, token, expect, mode = "count") {
+  const child = spawn(process.execPath, [TAIL_CLIENT, `${api.replace("http", "ws")}/v1/apps/${app}/stream`, token, String(expect), mode], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  const lines = [];
+  let onLine;
+  child.stdout.on("data", (d) => {
+    out += d.toString();
+    let i;
+    while ((i = out.indexOf("\n")) >= 0) {
+      lines.push(JSON.parse(out.slice(0, i)));
+      out = out.slice(i + 1);
+      onLine?.();
+    }
+  });
+  const next = () =>
+    new Promise((r) => {
+      if (lines.length) r(lines.shift());
+      else
+        onLine = () => {
+          onLine = undefined;
+          r(lines.shift());
+        };
+    });
+  return next().then(() => ({ child, result: next }));
 }
 
 export function percentile(sorted, p) {

@@ -1,5 +1,7 @@
 // Runs every benchmark scenario and writes the figures, beside the raw NATS floor of the same run, into
-// docs/BENCHMARKS.md between the generated markers. Usage: node bench/run.mjs [scenario ...]
+// docs/BENCHMARKS.md between the generated markers. Usage: node bench/run.mjs [--write] [scenario ...]
+// Named scenarios only print their figures, unless --write: then their own sections are replaced (or added), each
+// stamped with its run, and the other sections are left as they were.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -12,9 +14,12 @@ const SCENARIOS = {
   doppler_tails: { file: "./doppler_tails.mjs", title: "Doppler: many tails, recent reads, idle memory" },
   metrics_scrape: { file: "./metrics_scrape.mjs", title: "Doppler: scraping a tenant with 1,000 instances × 10 metrics" },
   console_render: { file: "./console_render.mjs", title: "Web console in headless Chromium at 5,000 lines/s" },
+  cluster: { file: "./cluster.mjs", title: "Cluster (3 nodes, R3)" },
 };
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const write = args.includes("--write");
+const wanted = args.filter((a) => !a.startsWith("--"));
 const results = [];
 for (const [name, s] of Object.entries(SCENARIOS)) {
   if (wanted.length && !wanted.includes(name)) continue;
@@ -31,14 +36,32 @@ for (const [name, s] of Object.entries(SCENARIOS)) {
 const doc = fileURLToPath(new URL("../docs/BENCHMARKS.md", import.meta.url));
 const stamp = new Date().toISOString().slice(0, 16).replace("T", " ");
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-let section = `<!-- bench:begin -->\nLast run: ${stamp} UTC on ${machine}.\n\n`;
-for (const r of results) {
-  section += `### ${r.title}\n\n\`\`\`json\n${JSON.stringify(r.figures, null, 2)}\n\`\`\`\n\n`;
-}
-section += "<!-- bench:end -->";
+const block = (r, stamped) =>
+  `### ${r.title}\n\n${stamped ? `Run: ${stamp} UTC on ${machine}, ${r.seconds} s.\n\n` : ""}\`\`\`json\n${JSON.stringify(r.figures, null, 2)}\n\`\`\`\n\n`;
 const old = existsSync(doc) ? readFileSync(doc, "utf8") : "# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n";
-const next = old.includes("<!-- bench:begin -->")
-  ? old.replace(/<!-- bench:begin -->[\s\S]*<!-- bench:end -->/, section)
-  : `${old}\n${section}\n`;
-if (wanted.length === 0) writeFileSync(doc, next);
+if (wanted.length === 0) {
+  let section = `<!-- bench:begin -->\nLast run: ${stamp} UTC on ${machine}.\n\n`;
+  for (const r of results) section += block(r, false);
+  section += "<!-- bench:end -->";
+  const next = old.includes("<!-- bench:begin -->")
+    ? old.replace(/<!-- bench:begin -->[\s\S]*<!-- bench:end -->/, section)
+    : `${old}\n${section}\n`;
+  writeFileSync(doc, next);
+} else if (write) {
+  let next = old.includes("<!-- bench:begin -->") ? old : `${old}\n<!-- bench:begin -->\n<!-- bench:end -->\n`;
+  for (const r of results) {
+    // The scenario's own section: from its heading to the next heading or the end marker.
+    const head = `### ${r.title}\n`;
+    const at = next.indexOf(head, next.indexOf("<!-- bench:begin -->"));
+    if (at === -1) next = next.replace("<!-- bench:end -->", `${block(r, true)}<!-- bench:end -->`);
+    else {
+      const from = at + head.length;
+      const nextHead = next.indexOf("\n### ", from);
+      const endMarker = next.indexOf("<!-- bench:end -->", from);
+      const end = nextHead >= 0 && nextHead < endMarker ? nextHead + 1 : endMarker;
+      next = next.slice(0, at) + block(r, true) + next.slice(end);
+    }
+  }
+  writeFileSync(doc, next);
+}
 console.log(JSON.stringify(results, null, 2));
