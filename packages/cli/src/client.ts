@@ -54,6 +54,12 @@ export function apiGet(s: ClientSettings, path: string): Promise<unknown> {
 /** Answers worth asking again: no answer at all (a doppler restarting behind the balancer), or a gateway or NATS pause. */
 const RETRY_STATUSES = new Set([0, 502, 503, 504]);
 const RECENT_ATTEMPTS = 4;
+/**
+ * Refusals a follower waits out instead of giving up on: the gateway answers of a balancer whose doppler is down or
+ * not ready yet, and 429, which a whole balancer's worth of followers moving to one doppler at once can meet
+ * (issue 12, drill 4). Anything else (401, 403, 404) will not change by asking again.
+ */
+const FOLLOW_RETRY_STATUSES = new Set([...RETRY_STATUSES, 429]);
 
 /**
  * `--recent`: one read, asked again (up to {@link RECENT_ATTEMPTS} times, a second apart and more) while the doppler
@@ -131,7 +137,7 @@ export interface FollowOptions {
 
 /**
  * Follows a websocket stream until Ctrl-C: reconnects after network trouble with capped backoff, resuming from the
- * last cursor the stream sent (when it sends cursors), and gives up only when the doppler refuses (401/403/404).
+ * last cursor the stream sent (when it sends cursors), and gives up only when the doppler refuses for good (401/403/404).
  */
 export async function follow(
   s: ClientSettings,
@@ -169,7 +175,7 @@ export async function follow(
           controller.signal,
         );
       } catch (err) {
-        if (err instanceof ApiError) throw err;
+        if (err instanceof ApiError && !FOLLOW_RETRY_STATUSES.has(err.status)) throw err;
         if (controller.signal.aborted) break;
         warn(`tailrace: ${(err as Error).message}; reconnecting in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay));
