@@ -9,6 +9,21 @@ import { followLogs } from "@tailrace/cli/internal";
 import { TEST_JWT_SECRET } from "@tailrace/testkit";
 import { CLI } from "./helpers.js";
 
+/**
+ * Every child these helpers started and that still runs: if the test process ends before a drill's cleanup (a
+ * timeout, a crash), they go with it rather than live on holding ports.
+ */
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
 export interface DopplerProc {
   child: ChildProcess;
   port: number;
@@ -23,19 +38,21 @@ export interface DopplerProc {
 
 /** Runs `tailrace doppler` in a child process on a free loopback port, and resolves once it listens. */
 export function spawnDoppler(env: Record<string, string>): Promise<DopplerProc> {
-  const child = spawn(process.execPath, [CLI, "doppler"], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TAILRACE_JWT_SECRET: TEST_JWT_SECRET,
-      TAILRACE_DOPPLER_HOST: "127.0.0.1",
-      TAILRACE_DOPPLER_PORT: "0",
-      // Info at least: the line that says it listens (and on which port) is an info line.
-      TAILRACE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "info",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = track(
+    spawn(process.execPath, [CLI, "doppler"], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TAILRACE_JWT_SECRET: TEST_JWT_SECRET,
+        TAILRACE_DOPPLER_HOST: "127.0.0.1",
+        TAILRACE_DOPPLER_PORT: "0",
+        // Info at least: the line that says it listens (and on which port) is an info line.
+        TAILRACE_LOG_LEVEL: /^(trace|debug)$/.test(process.env.TEST_LOG_LEVEL ?? "") ? (process.env.TEST_LOG_LEVEL as string) : "info",
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
   let log = "";
   const keep = (d: Buffer) => (log = (log + d.toString()).slice(-20_000));
   child.stderr?.on("data", keep);
@@ -126,10 +143,12 @@ class Printed {
 
 /** `tailrace logs APP --follow`, the real binary, with TAILRACE_API and TAILRACE_TOKEN set. */
 export function cliFollower(api: string, token: string, app: string): Follower {
-  const child = spawn(process.execPath, [CLI, "logs", app, "--follow"], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TAILRACE_API: api, TAILRACE_TOKEN: token },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = track(
+    spawn(process.execPath, [CLI, "logs", app, "--follow"], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TAILRACE_API: api, TAILRACE_TOKEN: token },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
   const out = new Printed();
   let err = "";
   child.stdout?.on("data", (d: Buffer) => out.write(d.toString()));
