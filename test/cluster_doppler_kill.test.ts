@@ -14,6 +14,12 @@ import { cliFollower, type DopplerProc, type Follower, inProcessFollower, spawnD
 import { type TestPublisher, testPublisher } from "./helpers.js";
 
 const APPS = ["dk-a", "dk-b", "dk-c", "dk-d"];
+/**
+ * An app that writes nothing until the kill: its followers hold no cursor of a line when their doppler dies, and the
+ * lines it writes while they reconnect must reach them too.
+ */
+const QUIET = "dk-quiet";
+const QUIET_LINES = 1000;
 const FOLLOWERS = 100;
 const CLI_FOLLOWERS = 10;
 /** Lines per app, and how fast each app writes them: 500 lines/s in all, 12,500 a second to the followers. */
@@ -22,11 +28,13 @@ const PER_SEC = 125;
 /** The kill comes once every follower has printed this many lines, so every one of them holds a cursor. */
 const KILL_AFTER = 600;
 
+const expected = (f: Follower) => (f.app === QUIET ? QUIET_LINES : LINES);
+
 /** What is wrong with what one follower printed, or undefined if it printed exactly lines 0..LINES-1. */
 function problem(f: Follower, i: number): string | undefined {
   const lines = f.lines();
   const bad = lines.findIndex((l, k) => /\] OUT (\d+)$/.exec(l)?.[1] !== String(k));
-  if (bad < 0 && lines.length === LINES) return undefined;
+  if (bad < 0 && lines.length === expected(f)) return undefined;
   const at = bad < 0 ? lines.length : bad;
   return `follower ${i} (${f.kind}, ${f.app}): ${lines.length} lines, first wrong at ${at}: ${JSON.stringify(lines[at])}; stderr: ${f.stderr().slice(-500)}`;
 }
@@ -60,16 +68,21 @@ describe("cluster - a doppler killed under 100 followers", () => {
     lb = await startBalancer(dopplers.map((d) => ({ port: d.port })));
     const token = await testToken({ tenant: "acme" });
     for (let k = 0; k < FOLLOWERS; k++) {
-      const app = APPS[k % APPS.length] as string;
+      const app = [...APPS, QUIET][k % (APPS.length + 1)] as string;
       followers.push(k < CLI_FOLLOWERS ? cliFollower(lb.url, token, app) : inProcessFollower(lb.url, token, app));
     }
     const tails = () => Promise.all(dopplers.map((d) => tailsOpen(d.api)));
     await waitFor("every follower's tail open", async () => (await tails()).reduce((a, b) => a + b) === FOLLOWERS, 30_000, 200);
 
     step("tails open");
-    for (const _ of APPS) pubs.push(await testPublisher(urlsFrom(c, 2)));
+    for (const _ of [...APPS, QUIET]) pubs.push(await testPublisher(urlsFrom(c, 2)));
     const publishing = Promise.all(APPS.map((app, i) => pubs[i]?.lines("acme", app, 0, LINES, PER_SEC)));
-    await waitFor("every follower past the first lines", () => followers.every((f) => f.count() >= KILL_AFTER), 30_000, 100);
+    await waitFor(
+      "every follower past the first lines",
+      () => followers.every((f) => f.app === QUIET || f.count() >= KILL_AFTER),
+      30_000,
+      100,
+    );
 
     step("past the first lines");
     const before = await tails();
@@ -77,15 +90,18 @@ describe("cluster - a doppler killed under 100 followers", () => {
     const survivor = dopplers[1 - victim] as DopplerProc;
     await dopplers[victim]?.kill();
     const killedAt = Date.now();
+    const quiet = pubs[APPS.length]?.lines("acme", QUIET, 0, QUIET_LINES, PER_SEC);
     // The lines keep coming during and after the kill; the followers resume from their cursors on the survivor.
     step("killed");
-    await publishing;
+    await Promise.all([publishing, quiet]);
     step("published");
-    await waitFor("every follower to print every line", () => followers.every((f) => f.count() >= LINES), 45_000, 200).catch(
-      (err: Error) => {
-        throw new Error(`${err.message}\n${followers.map(problem).filter(Boolean).slice(0, 5).join("\n")}\n${survivor.log().slice(-2000)}`);
-      },
-    );
+    const short = () => followers.filter((f) => f.count() < expected(f));
+    await waitFor("every follower to print every line", () => short().length === 0, 45_000, 200).catch((err: Error) => {
+      const which = short().map((f) => `${f.kind} ${f.app}: ${f.count()} lines`);
+      throw new Error(
+        `${err.message}\nshort: ${which.join(", ")}\n${short().map(problem).slice(0, 5).join("\n")}\n${survivor.log().slice(-3000)}`,
+      );
+    });
     step("every line");
     const after = await tailsOpen(survivor.api);
     // A duplicate would arrive after the last line: give one a moment to show before judging.
@@ -98,7 +114,7 @@ describe("cluster - a doppler killed under 100 followers", () => {
     const pauses = reconnected.map((f) => f.longestPauseMs(killedAt)).sort((a, b) => a - b);
     console.log(
       `doppler killed under ${FOLLOWERS} followers (${CLI_FOLLOWERS} CLI processes, ${FOLLOWERS - CLI_FOLLOWERS} in-process, ` +
-        `${APPS.length} apps): ${LINES} lines each; tails before the kill ${before.join("/")}; ${reconnected.length} reconnected ` +
+        `${APPS.length + 1} apps): ${LINES} lines each (${QUIET_LINES} for the app quiet until the kill); tails before the kill ${before.join("/")}; ${reconnected.length} reconnected ` +
         `(${reconnected.filter((f) => f.kind === "cli").length} CLI); longest pause around the kill ${pauses.at(-1) ?? 0} ms, ` +
         `median ${pauses[Math.floor(pauses.length / 2)] ?? 0} ms (longest before the kill ${calm} ms)`,
     );
