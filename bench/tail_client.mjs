@@ -35,7 +35,10 @@ function report() {
 }
 ws.on("open", () => process.stdout.write('{"open":true}\n'));
 const MARK = Buffer.from('{"timestamp":"');
+const START = Buffer.from('{"batch":[],');
 ws.on("message", (data) => {
+  // A live tail's first frame holds no envelope, only its start cursor: the clock starts with the first line.
+  if (data.subarray(0, START.length).equals(START)) return;
   const now = performance.timeOrigin + performance.now();
   let n = 0;
   if (mode === "latency") {

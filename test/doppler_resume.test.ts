@@ -54,6 +54,26 @@ describe("doppler resume", () => {
     expect([...a.lines, ...second.envelopes.map(text)]).toEqual(range(0, 10_000));
   });
 
+  it("resume - a tail that got no line yet resumes from its start cursor: the lines of its absence, no others", async () => {
+    const pub = await testPublisher(stack.nats.url);
+    // Other apps' lines before and while: the start cursor is a place in the whole stream, not in this app's history.
+    await pub.lines("acme", "resume-other", 0, 100);
+    const first = await openTail(stack.api, "/v1/apps/resume5/stream", token);
+    await waitFor("the start cursor", () => first.start);
+    first.close();
+    await pub.lines("acme", "resume5", 0, 500);
+    await pub.lines("acme", "resume-other", 100, 200);
+    const second = await openTail(stack.api, `/v1/apps/resume5/stream?cursor=${first.start}`, token);
+    await pub.lines("acme", "resume5", 500, 1000);
+    await waitFor("every line", () => second.envelopes.length >= 1000, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    second.close();
+    await pub.stop();
+    expect(first.envelopes).toEqual([]);
+    // No LGR notice either: nothing of this app's was past retention.
+    expect(second.envelopes.map(text)).toEqual(range(0, 1000));
+  });
+
   it("resume - a replay larger than any queue is paced, not dropped", async () => {
     const pub = await testPublisher(stack.nats.url);
     const first = await openTail(stack.api, "/v1/apps/resume3/stream", token);

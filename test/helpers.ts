@@ -67,7 +67,10 @@ export function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000):
 
 export interface TailClient {
   envelopes: Envelope[];
+  /** The cursors of the frames that carried envelopes. */
   cursors: string[];
+  /** The start cursor a live tail's first frame carries (no envelopes), if it came. */
+  start?: string;
   ws: WebSocket;
   close(): void;
 }
@@ -80,7 +83,8 @@ export function openTail(api: string, path: string, token: string | undefined): 
     ws.on("message", (data) => {
       const frame = JSON.parse(data.toString()) as { batch: unknown[]; cursor?: string };
       for (const v of frame.batch) client.envelopes.push(fromProtoJson(v));
-      if (frame.cursor) client.cursors.push(frame.cursor);
+      if (frame.cursor && frame.batch.length === 0) client.start = frame.cursor;
+      else if (frame.cursor) client.cursors.push(frame.cursor);
     });
     ws.on("unexpected-response", (_req, res) => {
       let body = "";

@@ -54,6 +54,12 @@ export function apiGet(s: ClientSettings, path: string): Promise<unknown> {
 /** Answers worth asking again: no answer at all (a doppler restarting behind the balancer), or a gateway or NATS pause. */
 const RETRY_STATUSES = new Set([0, 502, 503, 504]);
 const RECENT_ATTEMPTS = 4;
+/**
+ * Refusals a follower waits out instead of giving up on: the gateway answers of a balancer whose doppler is down or
+ * not ready yet, and 429, which a whole balancer's worth of followers moving to one doppler at once can meet
+ * (issue 12, drill 4). Anything else (401, 403, 404) will not change by asking again.
+ */
+const FOLLOW_RETRY_STATUSES = new Set([...RETRY_STATUSES, 429]);
 
 /**
  * `--recent`: one read, asked again (up to {@link RECENT_ATTEMPTS} times, a second apart and more) while the doppler
@@ -119,43 +125,66 @@ export function openStream(s: ClientSettings, path: string, h: StreamHandlers, s
   });
 }
 
+export interface FollowOptions {
+  /**
+   * Ends the follow when aborted. Without one, Ctrl-C (SIGINT) or SIGTERM does, as for the `tailrace` process; a caller
+   * that runs many followers in one process (a drill) gives each its own.
+   */
+  signal?: AbortSignal;
+  /** Where the follower says it is reconnecting (stderr by default). */
+  warn?: (line: string) => void;
+}
+
 /**
  * Follows a websocket stream until Ctrl-C: reconnects after network trouble with capped backoff, resuming from the
- * last cursor the stream sent (when it sends cursors), and gives up only when the doppler refuses (401/403/404).
+ * last cursor the stream sent (when it sends cursors), and gives up only when the doppler refuses for good (401/403/404).
  */
 export async function follow(
   s: ClientSettings,
   path: (cursor: string | undefined) => string,
   onBatch: (batch: Envelope[]) => void,
+  o: FollowOptions = {},
 ): Promise<void> {
   const controller = new AbortController();
   const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  if (o.signal) {
+    if (o.signal.aborted) return;
+    o.signal.addEventListener("abort", stop, { once: true });
+  } else {
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  }
+  const warn = o.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   let cursor: string | undefined;
   let delay = 250;
-  while (!controller.signal.aborted) {
-    try {
-      await openStream(
-        s,
-        path(cursor),
-        {
-          onOpen: () => {
-            delay = 250;
+  try {
+    while (!controller.signal.aborted) {
+      try {
+        await openStream(
+          s,
+          path(cursor),
+          {
+            onOpen: () => {
+              delay = 250;
+            },
+            onBatch: (batch, c) => {
+              onBatch(batch);
+              if (c) cursor = c;
+            },
           },
-          onBatch: (batch, c) => {
-            onBatch(batch);
-            if (c) cursor = c;
-          },
-        },
-        controller.signal,
-      );
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      if (controller.signal.aborted) break;
-      process.stderr.write(`tailrace: ${(err as Error).message}; reconnecting in ${delay} ms\n`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5000);
+          controller.signal,
+        );
+      } catch (err) {
+        if (err instanceof ApiError && !FOLLOW_RETRY_STATUSES.has(err.status)) throw err;
+        if (controller.signal.aborted) break;
+        warn(`tailrace: ${(err as Error).message}; reconnecting in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
     }
+  } finally {
+    o.signal?.removeEventListener("abort", stop);
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   }
 }

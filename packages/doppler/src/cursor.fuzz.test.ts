@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Cursor, formatCursor, InvalidCursorError, parseCursor } from "./cursor.js";
+import { type Cursor, formatCursor, InvalidCursorError, parseCursor, WHOLE_BATCH } from "./cursor.js";
 
 const RUNS = { numRuns: Number(process.env.FUZZ_RUNS) || 500 };
 
@@ -29,8 +29,8 @@ describe("cursor fuzz", () => {
       fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 60 }), nearCursor), (raw) => {
         const r = outcome(raw);
         if (r instanceof InvalidCursorError) return;
-        // Whatever parses is a usable position: safe integers, a real sequence.
-        expect(Number.isSafeInteger(r.seq) && r.seq >= 1).toBe(true);
+        // Whatever parses is a usable position: safe integers, a real sequence (0 only as an empty stream's start).
+        expect(Number.isSafeInteger(r.seq) && (r.seq >= 1 || r.idx === WHOLE_BATCH)).toBe(true);
         expect(Number.isSafeInteger(r.idx) && r.idx >= 0).toBe(true);
         expect(Number.isSafeInteger(r.ms) && r.ms >= 0).toBe(true);
       }),

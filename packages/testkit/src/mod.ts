@@ -1,3 +1,5 @@
+export type { Balancer, BalancerBackend } from "./balancer.js";
+export { NoBackendsError, startBalancer } from "./balancer.js";
 export { CRI_CHUNK, CriContainer } from "./cri_logs.js";
 export { containerId, DOCKER_CHUNK, DockerContainer, rfc3339Nano } from "./docker_logs.js";
 export type { ClusterNode, NatsCluster, NatsClusterOptions } from "./nats_cluster.js";

@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
 import { type Envelope, toProtoJson } from "@tailrace/envelope";
-import { follow, readRecent } from "../client.js";
+import { type FollowOptions, follow, readRecent } from "../client.js";
 import { UsageError } from "../errors.js";
 import { cfLines, PartJoiner } from "../format.js";
-import { clientSettings } from "../settings.js";
+import { type ClientSettings, clientSettings } from "../settings.js";
 
 export const logsUsage = `tailrace logs APP [--recent] [--follow] [--json] [--raw] [--tenant T] [--source-type S] [--instance I]
   --recent        print the last 1,000 lines and exit
@@ -40,24 +40,50 @@ export async function logs(argv: string[]): Promise<number> {
   if (values["source-type"]) params.set("source_type", values["source-type"]);
   if (values.instance !== undefined) params.set("instance_id", values.instance);
 
-  const joiner = new PartJoiner();
-  const print = (e: Envelope) => {
-    if (values.json) {
-      process.stdout.write(`${toProtoJson(e)}\n`);
-      return;
-    }
-    for (const ready of joiner.push(e)) process.stdout.write(`${cfLines(ready, values.raw).join("\n")}\n`);
-  };
-
+  const format = { json: values.json, raw: values.raw };
   if (values.recent) {
     params.set("limit", "1000");
     params.set("descending", "true");
     params.append("envelope_types", "LOG");
-    const batch = await readRecent(s, app, params);
-    for (const e of batch.reverse()) print(e);
+    const print = printer(format, (text) => process.stdout.write(text));
+    for (const e of (await readRecent(s, app, params)).reverse()) print(e);
     return 0;
   }
+  await followLogs(s, app, params, format, (text) => process.stdout.write(text));
+  return 0;
+}
 
+interface LogsFormat {
+  json?: boolean | undefined;
+  raw?: boolean | undefined;
+}
+
+/** Prints envelopes as `tailrace logs` does: `cf logs` lines (64 KiB parts joined again), or one envelope a line. */
+function printer(f: LogsFormat, write: (text: string) => void): (e: Envelope) => void {
+  const joiner = new PartJoiner();
+  return (e) => {
+    if (f.json) {
+      write(`${toProtoJson(e)}\n`);
+      return;
+    }
+    for (const ready of joiner.push(e)) write(`${cfLines(ready, f.raw).join("\n")}\n`);
+  };
+}
+
+/**
+ * `tailrace logs APP --follow` once its flags are read: follows the app's stream, resuming from its last cursor after
+ * each reconnect, and hands what it prints to `write`. Exported so that a drill can run many followers in one process
+ * on the very code path of the command (issue 12, drill 4).
+ */
+export async function followLogs(
+  s: ClientSettings,
+  app: string,
+  params: URLSearchParams,
+  f: LogsFormat,
+  write: (text: string) => void,
+  o: FollowOptions = {},
+): Promise<void> {
+  const print = printer(f, write);
   await follow(
     s,
     (cursor) => {
@@ -66,6 +92,6 @@ export async function logs(argv: string[]): Promise<number> {
       return `/v1/apps/${encodeURIComponent(app)}/stream?${q}`;
     },
     (batch) => batch.forEach(print),
+    o,
   );
-  return 0;
 }

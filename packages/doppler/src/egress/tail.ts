@@ -171,6 +171,14 @@ export class Tail {
     if (!this.backlogged) for (const w of this.waiters.splice(0)) w();
   }
 
+  /**
+   * Sends a frame with no envelope and the cursor where this tail starts; it must go before the first envelope, so
+   * that a cursor never moves backwards.
+   */
+  start(cursor: string): void {
+    if (this.ws.readyState === this.ws.OPEN && this.stats.sent === 0) this.ws.send(`{"batch":[],"cursor":"${cursor}"}`);
+  }
+
   /** Sends one envelope outside the queue (e.g. a resume notice). */
   notice(text: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(`{"batch":[${toProtoJson(lgrNotice(this.o.tenant, this.o.sourceId, text))}]}`);

@@ -10,7 +10,7 @@ import { appFilter, isValidName } from "@tailrace/envelope";
 import { type Logger, NatsUnavailableError, type ServerTls, type Telemetry } from "@tailrace/runtime";
 import { WebSocketServer } from "ws";
 import { type Access, resolveAccess } from "../access.js";
-import { type Cursor, InvalidCursorError, parseCursor } from "../cursor.js";
+import { type Cursor, InvalidCursorError, parseCursor, startCursor } from "../cursor.js";
 import { readMeta } from "../egress/meta.js";
 import { readRecent } from "../egress/recent.js";
 import { Tail } from "../egress/tail.js";
@@ -390,7 +390,13 @@ export class Api {
       }
       const listener = (items: FeedItem[]) => tail?.push(items);
       const feed: Feed = await this.d.hub.acquire(filter, listener);
-      this.accept(req, socket, head, make, () => {
+      // The tail gets every message after the feed's last one from the moment it exists: that is its start cursor.
+      const makeLive = (ws: import("ws").WebSocket) => {
+        const t = make(ws);
+        t.start(startCursor(feed.lastSeq, Date.now()));
+        return t;
+      };
+      this.accept(req, socket, head, makeLive, () => {
         this.d.hub.release(feed, listener);
         slot();
       });

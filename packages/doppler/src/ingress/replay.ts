@@ -3,7 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
 import type { Count, Logger, Telemetry } from "@tailrace/runtime";
 import { type ReaderMessage, StreamReader } from "@tailrace/runtime";
-import type { Cursor } from "../cursor.js";
+import { type Cursor, WHOLE_BATCH } from "../cursor.js";
 import type { Tail } from "../egress/tail.js";
 import { FeedItem } from "./feed.js";
 
@@ -35,6 +35,13 @@ export class ReplayFeed {
 
   /** Whether the cursor's own batch is still stored on this filter; if not, retention removed history after it. */
   private async cursorKept(c: Cursor): Promise<boolean> {
+    if (c.idx === WHOLE_BATCH) {
+      // A start cursor names a place in the whole stream (mostly another app's batch, which that app's own history
+      // limit may have removed since): history after it is whole while the stream's age and size limits have not
+      // passed it. (Losses to this app's own history limit in that span are not detected.)
+      const info = await this.jsm.streams.info(DATA_STREAM).catch(() => null);
+      return info !== null && info.state.first_seq <= c.seq + 1;
+    }
     const m = await this.jsm.direct.getMessage(DATA_STREAM, { seq: c.seq }).catch(() => null);
     // A batch of another app (a forged cursor) counts as gone: it is never read, and nothing about it is told.
     return m !== null && m.seq === c.seq && subjectMatches(this.filter, m.subject);
