@@ -1,7 +1,8 @@
 /**
  * Issue 12, drill 4: a doppler killed with 100 tails on it. Two dopplers, each its own process connected to a
  * different node of a real 3-node NATS cluster (zones a and b, R3 streams), sit behind a real TCP balancer. A hundred
- * `tailrace logs APP --follow` clients over four apps follow through the balancer: ten are the real binary, ninety run
+ * `tailrace logs APP --follow` clients over five apps (one quiet until the kill, so its followers hold no line's cursor
+ * when their doppler dies) follow through the balancer: ten are the real binary, ninety run
  * the command's own follow loop (`followLogs` from @tailrace/cli) in this process, as a hundred node processes would
  * not fit on two cores. Numbered lines flow; the doppler holding at least half of the tails is SIGKILLed mid-stream;
  * every follower must print exactly its app's lines, in order, with no gap and no duplicate, and each one that was on
