@@ -1,7 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// The NATS-node drills (`npm run drills`): a 3-node cluster, faults and 20,000 lines/s. They reproduce failures that
-// issue 12 has not fixed yet (see docs/OPERATIONS.md), so they run apart from the suite that gates CI.
+// The NATS-node drills: a 3-node cluster, faults and 20,000 lines/s. They run one at a time after the main suite
+// (`npm test` runs the node kill and the rolling restart; `npm run drills` runs all three), so that no other test
+// file shares the two cores with them. The frozen-node drill still loses a batch at a live tail about once in ten
+// runs under load (docs/OPERATIONS.md, issue 12), so it does not gate CI yet.
 export default defineConfig({
   test: {
     include: ["test/drills/**/*.drill.ts"],

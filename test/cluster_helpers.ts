@@ -50,7 +50,9 @@ export interface ClusterStack {
   stop(): Promise<void>;
 }
 
-export async function startClusterStack(o: { dopplers?: number; drainer?: boolean } = {}): Promise<ClusterStack> {
+export async function startClusterStack(
+  o: { dopplers?: number; drainer?: boolean; dopplerEnv?: Record<string, string> } = {},
+): Promise<ClusterStack> {
   const cluster = await startNatsCluster();
   const dir = await tempDir("tailrace-drill-");
   const dopplers: ClusterStack["dopplers"] = [];
@@ -58,7 +60,11 @@ export async function startClusterStack(o: { dopplers?: number; drainer?: boolea
     // A tail's queue holds the backlog a reader delivers at once when it resumes after a frozen node (20 s of
     // traffic): the drills are about NATS, and a test client on a starved CI core must not be cut off as a slow
     // reader (that behaviour has its own test, doppler_consumers).
-    const d = await extraDoppler(urlsFrom(cluster, i), { TAILRACE_DRAIN_ALLOW_CIDRS: "127.0.0.0/8", TAILRACE_TAIL_QUEUE: "200000" });
+    const d = await extraDoppler(urlsFrom(cluster, i), {
+      TAILRACE_DRAIN_ALLOW_CIDRS: "127.0.0.0/8",
+      TAILRACE_TAIL_QUEUE: "200000",
+      ...o.dopplerEnv,
+    });
     dopplers.push({ doppler: d.doppler, api: d.api });
   }
   const drainer =

@@ -92,7 +92,9 @@ describe("tailrace up --cluster", () => {
       return s?.cluster?.replicas?.length === 2 ? { j, s } : undefined;
     });
     expect(data.j.meta_cluster?.cluster_size).toBe(3);
-    const holders = new Set([data.s.cluster?.leader, ...(data.s.cluster?.replicas ?? []).map((r) => r.name)]);
+    // A node lists the stream's other peers as its replicas: with itself, the three holders.
+    const self = /^server_name: (\S+)$/m.exec(confs[0] as string)?.[1];
+    const holders = new Set([self, ...(data.s.cluster?.replicas ?? []).map((r) => r.name)]);
     expect([...holders].map((n) => /-az(\w)$/.exec(n ?? "")?.[1]).sort()).toEqual(["a", "b", "c"]);
 
     const recent = await waitFor(
