@@ -2,7 +2,7 @@
 // (or on SIGTERM): how many it received, when the first and last arrived, and latency samples if asked.
 // Mode `seq` reads numbered lines (payload `0`, `1`, ... per instance, as a drill writes them) and reports, per
 // instance, how many distinct numbers arrived, the longest gap between two frames that carried lines, and the worst
-// ingest→tail latency; SIGUSR2 prints that report without exiting.
+// ingest→tail latency. SIGUSR2 prints a progress report (that one in `seq` mode) without exiting.
 import WebSocket from "ws";
 
 const [url, token, expectArg, mode] = process.argv.slice(2);
@@ -85,4 +85,4 @@ ws.on("close", (code, reason) => {
   report();
 });
 process.on("SIGTERM", report);
-process.on("SIGUSR2", () => process.stdout.write(`${JSON.stringify(seqReport())}\n`));
+process.on("SIGUSR2", () => process.stdout.write(`${JSON.stringify(mode === "seq" ? seqReport() : { got, first, last })}\n`));
