@@ -69,6 +69,16 @@ export class AppChannel {
   }
 }
 
+/** A stored batch's ack; above a loaded R3 cluster's slowest, so a slow ack is not taken for a failure. */
+const PUBLISH_TIMEOUT_MS = 5000;
+/**
+ * The one batch that probes NATS while publishing backs off gives up sooner: during an election a probe that waits
+ * the full 5 s for a leader that is gone kept the agent silent seconds after the new leader was up (bench/cluster.mjs:
+ * the agent's pause was 9 s beside NATS's own 5.5 s).
+ */
+const PROBE_TIMEOUT_MS = 1500;
+const BACKOFF_MAX_MS = 2000;
+
 /**
  * The agent's egress: envelopes → fair bounded buffer → batches → JetStream publish with acks.
  *
@@ -84,6 +94,8 @@ export class NatsPublisher {
   private seq = 0;
   private retry: Pending[] = [];
   private backoffMs = 0;
+  /** A backoff's probe is scheduled: failures until it runs are the same outage. */
+  private backoffPending = false;
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private stopped = false;
@@ -162,12 +174,12 @@ export class NatsPublisher {
     return lane;
   }
 
-  private send(p: Pending): void {
+  private send(p: Pending, timeout = PUBLISH_TIMEOUT_MS): void {
     this.inFlight++;
     const parts = p.subject.split(".");
     this.claims
       .ensure(parts[2] as string, parts[3] as string)
-      .then(() => this.js.publish(p.subject, p.data, { msgID: p.msgID, timeout: 5000 }))
+      .then(() => this.js.publish(p.subject, p.data, { msgID: p.msgID, timeout }))
       .then(
         () => {
           this.inFlight--;
@@ -198,18 +210,23 @@ export class NatsPublisher {
   }
 
   private backoff(err: Error): void {
+    // A whole window of publishes fails at once when a node dies: that is one failure, not one per batch (which
+    // doubled the wait up to its cap at once, and the agent slept seconds after the new leader was up).
+    if (this.backoffPending) return;
+    this.backoffPending = true;
     const was = this.backoffMs;
-    this.backoffMs = Math.min(5000, Math.max(100, this.backoffMs * 2));
+    this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(100, this.backoffMs * 2));
     if (was === 0) this.opts.logger.warn({ err: err.message }, "publish to NATS failed; retrying with backoff");
     const wait = this.backoffMs / 2 + Math.random() * (this.backoffMs / 2);
     if (this.timer) clearTimeout(this.timer);
     this.scheduled = true;
     this.timer = setTimeout(() => {
       this.scheduled = false;
+      this.backoffPending = false;
       if (this.stopped && this.retry.length === 0) return;
       // Probe with one batch; a success resets the backoff and reopens the window.
       const next = this.retry.shift();
-      if (next) this.send(next);
+      if (next) this.send(next, PROBE_TIMEOUT_MS);
       else this.flush();
     }, wait);
   }
