@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -10,6 +10,15 @@ import { fromProtoJson, nowNs } from "@tailrace/envelope";
 import { createLogger, NATS_CLIENT_DEFAULTS } from "@tailrace/runtime";
 import { type NatsServer, startNatsServer, TEST_JWT_SECRET } from "@tailrace/testkit";
 import WebSocket from "ws";
+
+/** Processes whose command line names `dir` (a state dir that `tailrace up` put its nats-servers under). */
+export function pidsUnder(dir: string): string[] {
+  try {
+    return execFileSync("pgrep", ["-f", dir], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 export const CLI = fileURLToPath(new URL("../packages/cli/bin/tailrace.mjs", import.meta.url));
 

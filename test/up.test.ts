@@ -1,15 +1,7 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { tempDir, waitFor } from "@tailrace/testkit";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, cli } from "./helpers.js";
-
-function pidsUnder(dir: string): string[] {
-  try {
-    return execFileSync("pgrep", ["-f", dir], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+import { CLI, cli, pidsUnder } from "./helpers.js";
 
 describe("tailrace up", () => {
   let child: ChildProcess | undefined;

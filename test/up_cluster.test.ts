@@ -1,18 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { tempDir, waitFor } from "@tailrace/testkit";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, cli } from "./helpers.js";
-
-function pidsUnder(dir: string): string[] {
-  try {
-    return execFileSync("pgrep", ["-f", dir], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+import { CLI, cli, pidsUnder } from "./helpers.js";
 
 /**
  * Whether a TLS handshake with a route port succeeds: with the route certificate it must, and without one it must

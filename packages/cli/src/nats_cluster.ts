@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { findNatsServer } from "./nats_server.js";
+import { findNatsServer, portFree } from "./nats_server.js";
 
 /** What every node of a Tailrace NATS cluster has, here and in docker-compose.yml. */
 export const CLUSTER_NAME = "tailrace";
@@ -43,14 +43,6 @@ function checkVersion(bin: string): void {
       );
     }
   }
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
 }
 
 /** `preferred` when it is free, else one the system picks. */
