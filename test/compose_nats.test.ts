@@ -4,10 +4,10 @@
  * run here; this proves nats-server 2.9 takes the configuration and forms a zoned cluster over authenticated TLS
  * routes.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeTestPki, natsServerBin, tempDir, waitFor } from "@tailrace/testkit";
+import { freePort, natsServerBin, tempDir, waitFor } from "@tailrace/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
@@ -32,8 +32,10 @@ describe("docker-compose.yml's NATS cluster", () => {
 
   it("compose - the deploy/nats files form a 3-zone JetStream cluster whose routes need the password and the CA", async () => {
     const tmp = await tempDir("compose-nats-");
-    mkdirSync(join(tmp.path, "pki"));
-    const pki = await makeTestPki(join(tmp.path, "pki"));
+    // The certificates come from the script an operator runs (deploy/nats/tls/make-certs.sh).
+    const tls = join(tmp.path, "tls");
+    execFileSync("sh", [join(DEPLOY, "tls", "make-certs.sh"), tls], { stdio: "ignore" });
+    const pki = { caFile: join(tls, "ca.pem"), route: { certFile: join(tls, "route.pem"), keyFile: join(tls, "route.key") } };
     const names = ["nats-1", "nats-2", "nats-3"];
     const nodes: Node[] = [];
     for (const name of names) {
