@@ -39,15 +39,28 @@ describe("tailrace up --cluster", () => {
   it("up - --cluster runs three zoned nats-servers with authenticated TLS routes; streams are R3; Ctrl-C stops all three", async () => {
     const dir = await tempDir("tailrace-up-cluster-");
     const state = `${dir.path}/state`;
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME };
+    // The agent's own ports on free ones: another `up` (test/up.test.ts) may run beside this one.
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TAILRACE_AGENT_HTTP_ADDR: "127.0.0.1:0",
+      TAILRACE_INGRESS_ADDR: "127.0.0.1:0",
+    };
     child = spawn(process.execPath, [CLI, "up", "--cluster", "--port", "0", "--dir", state], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    const api = await waitFor("the API URL", () => /export TAILRACE_API=(\S+)/.exec(out)?.[1], 90_000).catch((e) => {
-      throw new Error(`${e.message}\nstdout:${out}\nstderr:${err}`);
-    });
+    // Fail at once, with its output, where `up` gives up (a nats-server too old, a port taken).
+    const exitedEarly = new Promise<never>((_, reject) =>
+      child?.once("exit", (code) => reject(new Error(`tailrace up exited with ${code} before it was up`))),
+    );
+    exitedEarly.catch(() => undefined); // its later, normal exit is no error
+    const api = await Promise.race([waitFor("the API URL", () => /export TAILRACE_API=(\S+)/.exec(out)?.[1], 90_000), exitedEarly]).catch(
+      (e) => {
+        throw new Error(`${e.message}\nstdout:${out}\nstderr:${err}`);
+      },
+    );
     const token = /export TAILRACE_TOKEN=(\S+)/.exec(out)?.[1] as string;
     expect(out).toMatch(/NATS {7}nats:\/\/127\.0\.0\.1:\d+,nats:\/\/127\.0\.0\.1:\d+,nats:\/\/127\.0\.0\.1:\d+ \(3 nodes in zones/);
 
