@@ -16,7 +16,7 @@ export {
 } from "./config.js";
 export type { Readiness } from "./health.js";
 export { readyzBody } from "./health.js";
-export { isTransientNatsError, NatsUnavailableError, retryTransient } from "./js_retry.js";
+export { isTransientNatsError, NatsUnavailableError, QUICK_TIMEOUT_MS, quickJetStream, retryTransient } from "./js_retry.js";
 export { closeHttpServer, listenOn } from "./listen.js";
 export type { Logger, LoggerOptions } from "./logger.js";
 export { createLogger, redactUrl } from "./logger.js";

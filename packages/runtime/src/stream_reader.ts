@@ -12,6 +12,7 @@
  */
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { quickJetStream } from "./js_retry.js";
 import type { Logger } from "./logger.js";
 
 const NS_PER_MS = 1_000_000;
@@ -197,7 +198,8 @@ export class StreamReader {
       const inbox = createInbox((this.o.nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
       const sub = this.o.nc.subscribe(inbox, { callback: (_err, m) => this.onDelivery(gen, m) });
       try {
-        const ci = await this.o.jsm.consumers.add(this.o.stream, {
+        // A consumer placed on a dead node is never answered: ask again soon (js_retry.ts, QUICK_TIMEOUT_MS).
+        const ci = await (await quickJetStream(this.o.nc)).consumers.add(this.o.stream, {
           filter_subject: this.o.filter,
           deliver_subject: inbox,
           ack_policy: AckPolicy.None,

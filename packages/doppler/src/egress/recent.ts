@@ -1,7 +1,7 @@
-import { AckPolicy, DeliverPolicy, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { appFilter, DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
-import { retryTransient } from "@tailrace/runtime";
+import { QUICK_TIMEOUT_MS, quickJetStream, retryTransient } from "@tailrace/runtime";
 import type { Filters } from "../filters.js";
 import { matches } from "../filters.js";
 import { FeedItem } from "../ingress/feed.js";
@@ -22,23 +22,6 @@ const NS_PER_MS = 1_000_000n;
 /** How long a read rides out an unavailable JetStream before it answers 503: longer than an election takes. */
 const RECENT_BUDGET_MS = 10_000;
 /**
- * One attempt's JetStream request timeout. The connection's own (5 s) suits set-up; a read whose request went to a node
- * that just died should give up sooner and ask again, so that `--recent` pauses for the election, not for the
- * election plus a 5 s timeout (the node-kill drill saw pauses of 5-13 s).
- */
-const ATTEMPT_TIMEOUT_MS = 2000;
-const quickManagers = new WeakMap<NatsConnection, Promise<JetStreamManager>>();
-
-function quickManager(nc: NatsConnection): Promise<JetStreamManager> {
-  let m = quickManagers.get(nc);
-  if (!m) {
-    m = jetstreamManager(nc, { timeout: ATTEMPT_TIMEOUT_MS, checkAPI: false });
-    quickManagers.set(nc, m);
-  }
-  return m;
-}
-
-/**
  * Log Cache's read: envelopes of one app with start_time ≤ timestamp < end_time, by timestamp, the first `limit`
  * (or, descending, the last `limit`, newest first). Read from the same JetStream stream that feeds tails and drains,
  * so `--recent` and a live tail can never disagree about what exists.
@@ -52,7 +35,7 @@ async function readOnce(nc: NatsConnection, jsm: JetStreamManager, q: RecentQuer
   const kinds = q.filters.kinds;
   const onlyKind = kinds && kinds.size === 1 ? [...kinds][0] : undefined;
   const filter = appFilter(q.tenant, q.sourceId, onlyKind);
-  const ci = await (await quickManager(nc)).consumers.add(DATA_STREAM, {
+  const ci = await (await quickJetStream(nc)).consumers.add(DATA_STREAM, {
     filter_subject: filter,
     ack_policy: AckPolicy.None,
     mem_storage: true,
@@ -116,7 +99,7 @@ async function* pullAll(
 ): AsyncGenerator<{ subject: string; seq: number; data: Uint8Array }> {
   // Under the connection's own inbox prefix: deploy/nats/ lets a doppler subscribe to `_INBOX_doppler.>` only.
   const inbox = createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
-  const sub = nc.subscribe(inbox, { max: count + 1, timeout: ATTEMPT_TIMEOUT_MS + 1000 });
+  const sub = nc.subscribe(inbox, { max: count + 1, timeout: QUICK_TIMEOUT_MS + 1000 });
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${DATA_STREAM}.${consumer}`, JSON.stringify({ batch: count, no_wait: true }), { reply: inbox });
   let got = 0;
   try {
