@@ -210,6 +210,10 @@ export class NatsPublisher {
   }
 
   private backoff(err: Error): void {
+    // A publish that fails after stop() (its node was paused, then the connection closed) schedules nothing: a retry
+    // loop would keep the process alive after its shutdown (`tailrace up --cluster`, a paused node, Ctrl-C; found by
+    // the helper that built up --cluster in parallel).
+    if (this.stopped) return;
     // A whole window of publishes fails at once when a node dies: that is one failure, not one per batch (which
     // doubled the wait up to its cap at once, and the agent slept seconds after the new leader was up).
     if (this.backoffPending) return;
