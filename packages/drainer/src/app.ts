@@ -1,10 +1,12 @@
 /**
  * The drainer's whole data path on one screen:
  *
- *   TAILRACE_DATA ──source (tr.data.<tenant>.<app>.log|*)──► drain stream TAILRACE_DRAIN_<hash>_LOG|_ALL per app
- *   KV tailrace_drains ──watch──► DrainRunner per binding ──lease (KV tailrace_drain_leases, TTL)──► Pipeline:
- *     durable pull consumer on the app's drain stream ──► RFC 5424 ──► writer
- *     (syslog TCP / syslog-tls / https logplex) ──► ack in order once delivered; LGR notices to tr.data.<tenant>.<app>.log
+ *   TAILRACE_DATA ──source (everything)──► TAILRACE_DRAINS, the drains' buffer (retention, per-app cap)
+ *   KV tailrace_drains ──watch──► DrainRunner per binding, in one of 64 shards by its id
+ *   KV tailrace_drain_leases: one holder per shard ──► the holder runs the shard's drains' Pipelines:
+ *     one feed per drainer (every app) ──► per drain: RFC 5424 ──► writer (syslog TCP / syslog-tls / https logplex)
+ *     a drain that falls behind reads its app on a catch-up consumer of its own until it is back on the feed
+ *   KV tailrace_drain_cursors: each shard's drains' cursors, checkpointed every second; LGR notices to tr.data.<t>.<app>.log
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
@@ -13,35 +15,33 @@ import { jetstream } from "@nats-io/jetstream";
 import type { KvWatchEntry } from "@nats-io/kv";
 import { chooseReplicas, connectNats, type Logger, type NatsConnection, natsSecurity, openJetStream, Telemetry } from "@tailrace/runtime";
 import { AddressGuard } from "./binding/guard.js";
-import { parseDrainUrl } from "./binding/url.js";
 import type { DrainerConfig } from "./config.js";
-import { deleteConsumer, deleteOrphans } from "./drain/consumer.js";
+import { ensureDrainBuffer } from "./drain/buffer.js";
+import { Feed } from "./drain/feed.js";
 import { DrainRunner, type RunnerDeps } from "./drain/runner.js";
+import { Shards, shardOf } from "./drain/shards.js";
 import type { DrainStats } from "./drain/stats.js";
-import { type DrainScope, deleteDrainStream, drainStreamName, listDrainStreams, scopeOf } from "./drain/stream.js";
 import { startHttp } from "./http.js";
 import { type Binding, bindingKey, DrainStore, parseBinding } from "./store/bindings.js";
+import { Cursors } from "./store/cursors.js";
 import { Leases } from "./store/leases.js";
 
 const STOP_GRACE_MS = 5000;
-
-/** The drain stream a binding reads; undefined for a binding whose URL no longer parses (it has no runner). */
-function streamOf(b: Binding): string | undefined {
-  let scope: DrainScope;
-  try {
-    scope = scopeOf(parseDrainUrl(b.url).drainData);
-  } catch {
-    return undefined;
-  }
-  return drainStreamName(b.tenant, b.sourceId, scope);
-}
+const CHECKPOINT_EVERY_MS = 1000;
 
 export class Drainer {
   readonly id: string;
   private nc: NatsConnection | undefined;
   private deps: RunnerDeps | undefined;
-  private store: DrainStore | undefined;
+  private feed: Feed | undefined;
+  private shards: Shards | undefined;
+  private cursors: Cursors | undefined;
+  /** One runner per binding; those of the shards this drainer holds are active. */
   private readonly runners = new Map<string, DrainRunner>();
+  /** What was last checkpointed per shard, so an idle shard costs no write. */
+  private readonly written = new Map<number, string>();
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing = false;
   private stopWatch: (() => void) | undefined;
   private server: Server | undefined;
   private watching = false;
@@ -64,20 +64,38 @@ export class Drainer {
     this.telemetry.observeDrains(() => this.stats());
     const jsm = await openJetStream(this.nc, log);
     const replicas = chooseReplicas(this.nc, c.TAILRACE_DRAIN_STREAM_REPLICAS, "TAILRACE_DRAIN_STREAM_REPLICAS", log);
+    const buffer = await ensureDrainBuffer(
+      jsm,
+      {
+        maxAgeMs: c.TAILRACE_DRAIN_RETENTION,
+        maxBytes: c.TAILRACE_DRAIN_MAX_BYTES,
+        perApp: c.TAILRACE_DRAIN_PER_APP,
+        maxConsumers: c.TAILRACE_DRAIN_MAX_CONSUMERS,
+        replicas,
+      },
+      log,
+    );
     const store = await DrainStore.open(this.nc, replicas);
-    this.store = store;
     const leases = await Leases.open(this.nc, c.TAILRACE_DRAIN_LEASE_TTL, replicas);
+    this.cursors = await Cursors.open(this.nc, buffer, replicas);
+    this.feed = new Feed(this.nc, jsm, log);
+    await this.feed.start();
     this.deps = {
       nc: this.nc,
       js: jetstream(this.nc),
       jsm,
-      leases,
+      feed: this.feed,
       guard: new AddressGuard(c.TAILRACE_DRAIN_ALLOW_CIDRS),
       logger: log,
-      owner: this.id,
       noticeIntervalMs: c.TAILRACE_DRAIN_NOTICE_INTERVAL,
       unservedAfterMs: c.TAILRACE_DRAIN_UNSERVED_AFTER,
-      pipeline: { window: c.TAILRACE_DRAIN_WINDOW, retentionMs: c.TAILRACE_DRAIN_RETENTION, maxBacklog: c.TAILRACE_DRAIN_MAX_BACKLOG },
+      pipeline: {
+        window: c.TAILRACE_DRAIN_WINDOW,
+        retentionMs: c.TAILRACE_DRAIN_RETENTION,
+        maxBacklog: c.TAILRACE_DRAIN_MAX_BACKLOG,
+        perApp: c.TAILRACE_DRAIN_PER_APP,
+        parkAfterMs: c.TAILRACE_DRAIN_PARK_AFTER,
+      },
       writer: {
         confirmMs: c.TAILRACE_DRAIN_CONFIRM,
         backoffMinMs: c.TAILRACE_DRAIN_BACKOFF_MIN,
@@ -86,15 +104,15 @@ export class Drainer {
         httpFlushMs: c.TAILRACE_DRAIN_HTTP_FLUSH,
         httpTimeoutMs: c.TAILRACE_DRAIN_HTTP_TIMEOUT,
       },
-      streams: { maxAgeMs: c.TAILRACE_DRAIN_RETENTION, maxBytes: c.TAILRACE_DRAIN_MAX_BYTES, replicas },
-      earliest: (b) => {
-        const s = streamOf(b);
-        let t = b.created;
-        for (const r of this.runners.values()) if (r.binding.created < t && streamOf(r.binding) === s) t = r.binding.created;
-        return t;
-      },
     };
     await this.watch(store);
+    this.shards = new Shards(leases, this.id, log, {
+      taken: (s) => this.take(s),
+      lost: (s) => this.lose(s),
+      handOver: (s) => this.handOver(s),
+    });
+    this.shards.start();
+    this.checkpointTimer = setInterval(() => void this.checkpoint(), CHECKPOINT_EVERY_MS);
     const http = await startHttp(
       c.TAILRACE_DRAINER_HOST,
       c.TAILRACE_DRAINER_PORT,
@@ -106,7 +124,7 @@ export class Drainer {
     log.info({ port: this.port, drains: this.runners.size }, "drainer started");
   }
 
-  /** Mirrors the bindings bucket: a runner per binding, started and stopped as bindings come and go. */
+  /** Mirrors the bindings bucket: a runner per binding, active while its shard is this drainer's. */
   private async watch(store: DrainStore): Promise<void> {
     const watch = await store.kv.watch({ key: ">" });
     this.stopWatch = () => watch.stop();
@@ -124,32 +142,67 @@ export class Drainer {
       if (!initial) resolve();
     });
     this.watching = true;
-    this.deleteOrphans().catch((err) => this.logger.warn({ err: (err as Error).message }, "could not clean up removed drains"));
   }
 
-  /** Deletes the drain streams and consumers of drains removed while no drainer ran. */
-  private async deleteOrphans(): Promise<void> {
-    const jsm = (this.deps as RunnerDeps).jsm;
-    const bound = new Set([...this.runners.values()].map((r) => r.binding.id));
-    const used = new Set([...this.runners.values()].map((r) => streamOf(r.binding)));
-    let consumers = 0;
-    for (const s of await listDrainStreams(jsm)) {
-      if (used.has(s.name)) consumers += await deleteOrphans(jsm, s.name, bound);
-      else await this.retireStream(s.tenant, s.sourceId, s.name);
+  private runnersOf(shard: number): DrainRunner[] {
+    return [...this.runners.values()].filter((r) => shardOf(r.binding.id) === shard);
+  }
+
+  private async take(shard: number): Promise<void> {
+    const cursors = await (this.cursors as Cursors).read(shard).catch((err) => {
+      this.logger.warn({ shard, err: (err as Error).message }, "cannot read a drain shard's cursors; its drains start at their binding");
+      return new Map<string, number>();
+    });
+    const runners = this.runnersOf(shard);
+    for (const r of runners) r.activate(cursors.get(r.binding.id));
+    if (runners.length > 0) this.logger.info({ shard, drains: runners.length }, "took a drain shard");
+  }
+
+  private async lose(shard: number): Promise<void> {
+    this.written.delete(shard);
+    await Promise.all(this.runnersOf(shard).map((r) => r.deactivate(0)));
+  }
+
+  private async handOver(shard: number): Promise<void> {
+    const runners = this.runnersOf(shard);
+    await Promise.all(runners.map((r) => r.deactivate(STOP_GRACE_MS)));
+    await this.writeShard(shard, runners).catch((err) =>
+      this.logger.warn({ shard, err: (err as Error).message }, "could not checkpoint a drain shard handed over; its next holder repeats a little"),
+    );
+    this.written.delete(shard);
+  }
+
+  private async writeShard(shard: number, runners: DrainRunner[]): Promise<void> {
+    const cursors = new Map<string, number>();
+    for (const r of runners) if (r.cursor > 0) cursors.set(r.binding.id, r.cursor);
+    const text = JSON.stringify([...cursors]);
+    if (this.written.get(shard) === text) return;
+    await (this.cursors as Cursors).write(shard, cursors);
+    this.written.set(shard, text);
+  }
+
+  /** Writes the cursors of every held shard whose drains moved since the last time. */
+  private async checkpoint(): Promise<void> {
+    const shards = this.shards;
+    if (this.checkpointing || !shards) return;
+    this.checkpointing = true;
+    try {
+      const byShard = new Map<number, DrainRunner[]>();
+      for (const r of this.runners.values()) {
+        if (!r.active) continue;
+        r.refresh();
+        const s = shardOf(r.binding.id);
+        if (!shards.holds(s)) continue;
+        const list = byShard.get(s);
+        if (list) list.push(r);
+        else byShard.set(s, [r]);
+      }
+      await Promise.all([...byShard].map(([s, rs]) => this.writeShard(s, rs)));
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, "could not checkpoint drain cursors; retrying");
+    } finally {
+      this.checkpointing = false;
     }
-    if (consumers > 0) this.logger.info({ deleted: consumers }, "deleted consumers of removed drains");
-  }
-
-  /**
-   * Deletes a drain stream no drain reads any more. The bucket, not this drainer's view of it, decides: a binding
-   * another drainer is adding right now keeps the stream (and if it lands just after, its drain makes it again).
-   */
-  private async retireStream(tenant: string, sourceId: string, name: string): Promise<void> {
-    for (const r of this.runners.values()) if (streamOf(r.binding) === name) return;
-    const left = await (this.store as DrainStore).list(tenant, sourceId);
-    if (left.some((b) => streamOf(b) === name)) return;
-    await deleteDrainStream((this.deps as RunnerDeps).jsm, name);
-    this.logger.info({ tenant, source_id: sourceId, stream: name }, "deleted the drain stream of an app without drains");
   }
 
   private async apply(e: KvWatchEntry): Promise<void> {
@@ -162,31 +215,19 @@ export class Drainer {
         return;
       }
       if (old && old.binding.url === b.url && old.binding.created === b.created) return;
-      if (old) await old.stop(0);
-      this.add(b, deps);
-      if (old && streamOf(old.binding) !== streamOf(b)) await this.removed(old.binding);
+      // A binding changed in place goes on from where its drain was.
+      const cursor = old ? await old.stop(0) : 0;
+      this.add(b, deps, cursor);
       return;
     }
     if (old) {
       this.runners.delete(e.key);
       await old.stop(0);
-      await this.removed(old.binding);
       this.logger.info({ drain: old.binding.id, url: old.stats.url }, "drain removed");
     }
   }
 
-  /** Cleans up after a binding: its consumer, and its drain stream when it was the last drain reading it. */
-  private async removed(b: Binding): Promise<void> {
-    const stream = streamOf(b);
-    if (!stream) return;
-    const jsm = (this.deps as RunnerDeps).jsm;
-    await deleteConsumer(jsm, stream, b).catch(() => undefined);
-    await this.retireStream(b.tenant, b.sourceId, stream).catch((err) =>
-      this.logger.warn({ drain: b.id, err: (err as Error).message }, "could not delete the drain stream"),
-    );
-  }
-
-  private add(b: Binding, deps: RunnerDeps): void {
+  private add(b: Binding, deps: RunnerDeps, cursor: number): void {
     let runner: DrainRunner;
     try {
       runner = new DrainRunner(b, deps);
@@ -196,25 +237,37 @@ export class Drainer {
       return;
     }
     this.runners.set(bindingKey(b), runner);
-    runner.start();
+    if (this.shards?.holds(shardOf(b.id))) runner.activate(cursor || undefined);
   }
 
   private checks(): Record<string, boolean> {
     const nc = this.nc;
-    return { nats: nc !== undefined && !nc.isClosed(), bindings: this.watching };
+    return { nats: nc !== undefined && !nc.isClosed(), bindings: this.watching, feed: this.feed !== undefined && !this.feed.degraded };
   }
 
   /** Per-drain counters: sent, errors, retries, lag, lost. */
   stats(): DrainStats[] {
-    return [...this.runners.values()].map((r) => ({ ...r.stats }));
+    return [...this.runners.values()].map((r) => {
+      r.refresh();
+      return { ...r.stats };
+    });
   }
 
-  /** Delivers what is in flight, hands every lease back, and closes the NATS connection. */
+  /** How many of the 64 drain shards this drainer holds. */
+  get shardsHeld(): number {
+    return this.shards?.count ?? 0;
+  }
+
+  /** Delivers what is in flight, checkpoints, hands every shard back, and closes the NATS connection. */
   async stop(): Promise<void> {
     this.stopWatch?.();
+    clearInterval(this.checkpointTimer);
+    // Each shard's drains deliver what is in flight, its cursors are written, and its lease goes back.
+    await this.shards?.stop();
     const runners = [...this.runners.values()];
     this.runners.clear();
-    await Promise.all(runners.map((r) => r.stop(STOP_GRACE_MS)));
+    await Promise.all(runners.map((r) => r.stop(0)));
+    await this.feed?.stop();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections();
     await this.nc?.drain().catch(() => this.nc?.close());

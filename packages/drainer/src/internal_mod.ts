@@ -1,6 +1,6 @@
 export type { Cidr, Ip } from "./binding/ip.js";
 export { cidrContains, formatIp, parseCidr, parseIp } from "./binding/ip.js";
-export { drainStreamName } from "./drain/stream.js";
+export { SHARDS, shardOf } from "./drain/shards.js";
 export { escapeParamValue, sdName, tagsElement } from "./format/sd.js";
 export { rfc3339Micros } from "./format/timestamp.js";
 export * from "./mod.js";

@@ -23,4 +23,5 @@ export type { SyslogFormatOptions } from "./format/rfc5424.js";
 export { formatSyslog, formatSyslogMetric, syslogMessages } from "./format/rfc5424.js";
 export type { Binding, PublicBinding } from "./store/bindings.js";
 export { DRAINS_BUCKET, DrainStore, toPublic } from "./store/bindings.js";
+export { CURSORS_BUCKET } from "./store/cursors.js";
 export { LEASES_BUCKET } from "./store/leases.js";

@@ -12,7 +12,7 @@ export {
   appFilter,
   DATA_PREFIX,
   DATA_STREAM,
-  DRAIN_STREAM_PREFIX,
+  DRAIN_STREAM,
   dataSubject,
   parseDataSubject,
   tenantFilter,

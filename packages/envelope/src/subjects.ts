@@ -22,10 +22,11 @@ export const ALL_DATA = `${DATA_PREFIX}.>`;
 export const DATA_STREAM = "TAILRACE_DATA";
 
 /**
- * Prefix of the per-app drain streams: each sources one app's data from {@link DATA_STREAM} and keeps it for the
- * app's drains, with the drains' own retention (the drainer names and manages them).
+ * The drains' buffer: one stream that sources everything in {@link DATA_STREAM} and keeps it for the drains' own
+ * retention, with a per-app-and-kind cap so that one app's flood cannot push out another's backlog (the drainer
+ * creates and sizes it). Issue 13: a stream per drained app stopped NATS ingest at a thousand drains.
  */
-export const DRAIN_STREAM_PREFIX = "TAILRACE_DRAIN_";
+export const DRAIN_STREAM = "TAILRACE_DRAINS";
 
 /** KV bucket: source_id → owning tenant. */
 export const APPS_BUCKET = "tailrace_apps";

@@ -34,6 +34,8 @@ export interface ReaderMessage {
   headers: MsgHdrs | undefined;
   /** Messages on the filter stored after this one, as the server saw it. */
   pending: number;
+  /** When the stream stored it (ns since the epoch, as a double: exact to well under a microsecond). */
+  timestampNanos: number;
 }
 
 export interface ReaderOptions {
@@ -53,18 +55,21 @@ export interface ReaderOptions {
   logger: Logger;
   /** Names the reader in log lines, e.g. `tail feed tr.data.acme.app.*`. */
   what: string;
+  /** The caller reports failures to make the first consumer itself (e.g. once per spell, not per attempt). */
+  quietStart?: boolean;
 }
 
 /** The parts of a delivery's reply subject: `$JS.ACK.<stream>.<consumer>.<n>.<sseq>.<dseq>.<ts>.<pending>` (v1, 9 tokens) or v2. */
-function ackInfo(reply: string): { sseq: number; dseq: number; pending: number } | undefined {
+function ackInfo(reply: string): { sseq: number; dseq: number; pending: number; ts: number } | undefined {
   const t = reply.split(".");
   const o = t.length >= 12 ? 2 : 0;
   if (t.length < 9) return undefined;
   const sseq = Number(t[5 + o]);
   const dseq = Number(t[6 + o]);
   const pending = Number(t[8 + o]);
+  const ts = Number(t[7 + o]);
   if (!Number.isSafeInteger(sseq) || !Number.isSafeInteger(dseq)) return undefined;
-  return { sseq, dseq, pending: Number.isSafeInteger(pending) ? pending : 0 };
+  return { sseq, dseq, pending: Number.isSafeInteger(pending) ? pending : 0, ts: Number.isFinite(ts) ? ts : Date.now() * 1e6 };
 }
 
 export class StreamReader {
@@ -266,7 +271,8 @@ export class StreamReader {
           throw err;
         }
         if (!this.degradedSince) this.degradedSince = Date.now();
-        if (attempt === 0 || attempt % 10 === 9) {
+        const starting = giveUpAt !== Number.POSITIVE_INFINITY;
+        if ((attempt === 0 || attempt % 10 === 9) && !(starting && this.o.quietStart)) {
           this.o.logger.warn(
             { reader: this.o.what, err: (err as Error).message, attempts: attempt + 1 },
             "stream reader cannot make its consumer yet; retrying",
@@ -354,7 +360,14 @@ export class StreamReader {
     if (info.sseq <= this.lastSeq) return;
     this.lastSeq = info.sseq;
     this.pending = info.pending;
-    const hold = this.o.onMessage({ subject: m.subject, seq: info.sseq, data: m.data, headers: m.headers, pending: info.pending });
+    const hold = this.o.onMessage({
+      subject: m.subject,
+      seq: info.sseq,
+      data: m.data,
+      headers: m.headers,
+      pending: info.pending,
+      timestampNanos: info.ts,
+    });
     if (!this.caughtUp && info.pending === 0) this.markCaughtUp();
     if (hold) {
       this.held = [];

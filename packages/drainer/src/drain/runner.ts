@@ -1,7 +1,7 @@
 /**
- * One drain binding as this drainer sees it: it competes for the drain's lease and, while it holds it, runs the
- * drain's {@link Pipeline}. Losing the lease (a partition, a stalled process) stops the pipeline at once without acking
- * more; the next holder resumes from the ack floor.
+ * One drain binding as this drainer sees it. While the drain's shard is this drainer's (shards.ts), the runner runs
+ * the drain's {@link Pipeline} from the drain's checkpointed cursor; when the shard goes, the pipeline stops, and the
+ * next holder resumes from the cursor.
  */
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -11,28 +11,22 @@ import type { AddressGuard } from "../binding/guard.js";
 import { type DrainUrl, parseDrainUrl } from "../binding/url.js";
 import { createWriter, type WriterSettings } from "../egress/factory.js";
 import { type Binding, bindingKey } from "../store/bindings.js";
-import type { Leases } from "../store/leases.js";
 import { DrainStatusWriter } from "../store/status.js";
+import type { Feed } from "./feed.js";
 import { Notices } from "./notices.js";
-import { Pipeline, type PipelineSettings } from "./pipeline.js";
+import { Pipeline, type PipelineSettings, type Resume } from "./pipeline.js";
 import type { DrainStats } from "./stats.js";
-import { type DrainStreamLimits, ensureDrainStream, scopeOf } from "./stream.js";
 
 export interface RunnerDeps {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
-  leases: Leases;
+  feed: Feed;
   guard: AddressGuard;
   logger: Logger;
-  owner: string;
   noticeIntervalMs: number;
   pipeline: PipelineSettings;
   writer: WriterSettings;
-  /** Limits of the drain streams: retention per app and scope. */
-  streams: DrainStreamLimits;
-  /** The earliest creation time among the bindings that share `b`'s drain stream: where a new stream starts. */
-  earliest(b: Binding): number;
   /** How long set-up may keep failing before the drain counts as unserved (and its tenant and operator are told). */
   unservedAfterMs: number;
 }
@@ -46,17 +40,9 @@ export class DrainRunner {
   private readonly key: string;
   private readonly notices: Notices;
   private readonly log: Logger;
-  private revision: number | undefined;
-  /** Delivered and acked through this drain-stream sequence by an earlier pipeline of this runner. */
-  private ackedThrough = 0;
-  /** When the lease was last taken or renewed (ms). */
-  private renewedAt = 0;
-  /** Renewals fail because NATS does not answer (logged once per spell). */
-  private renewFailing = false;
   private pipeline: Pipeline | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private stopped = false;
+  /** The cursor the last pipeline left (0: none yet). */
+  private lastCursor = 0;
   /** Since when set-up on NATS keeps failing (0: it does not), how often, and when the log last said so. */
   private failingSince = 0;
   private failures = 0;
@@ -94,73 +80,45 @@ export class DrainRunner {
     );
   }
 
-  start(): void {
-    const every = Math.max(100, Math.floor(this.d.leases.ttlMs / 3));
-    this.tick();
-    this.timer = setInterval(() => this.tick(), every);
+  /** The stream sequence of the buffer this drain is delivered through (0 when it has not started). */
+  get cursor(): number {
+    return this.pipeline?.cursor ?? this.lastCursor;
   }
 
-  private tick(): void {
-    if (this.ticking || this.stopped) return;
-    this.ticking = this.leaseRound().finally(() => {
-      this.ticking = undefined;
-    });
+  get active(): boolean {
+    return this.pipeline !== undefined;
   }
 
-  private async leaseRound(): Promise<void> {
-    if (this.revision === undefined) {
-      const rev = await this.d.leases.acquire(this.key, this.d.owner);
-      if (rev === undefined || this.stopped) {
-        if (rev !== undefined) await this.d.leases.release(this.key, rev);
-        return;
-      }
-      this.revision = rev;
-      this.renewedAt = Date.now();
-      this.stats.active = true;
-      this.log.info("took the drain's lease; delivering");
-      this.pipeline = this.newPipeline();
-      this.pipeline.start();
-      return;
-    }
-    let rev: number | undefined;
-    try {
-      rev = await this.d.leases.renew(this.key, this.d.owner, this.revision);
-    } catch (err) {
-      // NATS does not answer (a node lost, a leader being elected). The lease is ours until its TTL from the last
-      // renewal; keep delivering inside it and stop before it ends, so two drainers never write one drain.
-      const left = this.renewedAt + this.d.leases.ttlMs - Date.now();
-      if (left > this.d.leases.ttlMs / 3) {
-        if (!this.renewFailing)
-          this.log.warn({ err: (err as Error).message, leaseLeftMs: left }, "cannot renew the drain's lease yet; retrying");
-        this.renewFailing = true;
-        return;
-      }
-      this.log.warn(
-        { err: (err as Error).message },
-        "cannot renew the drain's lease before it ends; delivery pauses until it is ours again",
-      );
-      this.renewFailing = true;
-      rev = undefined;
-    }
-    if (rev !== undefined) {
-      if (this.renewFailing) this.log.info("renewed the drain's lease again");
-      this.renewFailing = false;
-      this.renewedAt = Date.now();
-      this.revision = rev;
-      return;
-    }
-    if (!this.renewFailing) this.log.warn("the drain's lease is not ours any more; another drainer may deliver it now");
-    this.renewFailing = false;
-    this.revision = undefined;
-    this.stats.active = false;
-    this.stats.unserved = false;
+  /** Starts delivering, from `cursor` when the drain has one, else from the binding's creation. */
+  activate(cursor: number | undefined): void {
+    if (this.pipeline) return;
+    const resume: Resume = cursor ? { cursor } : { since: this.binding.created };
+    this.pipeline = this.newPipeline(resume);
+    this.pipeline.start();
+    this.stats.active = true;
+    this.log.info({ cursor: cursor ?? 0 }, "delivering the drain");
+  }
+
+  /** Delivers what is in flight (up to `graceMs`) and stops; returns the cursor to resume from. */
+  async deactivate(graceMs: number): Promise<number> {
     const p = this.pipeline;
     this.pipeline = undefined;
-    await p?.stop(0);
-    if (p) this.ackedThrough = p.ackedThrough;
+    this.stats.active = false;
+    this.stats.unserved = false;
+    this.failingSince = 0;
+    if (p) {
+      await p.stop(graceMs);
+      this.lastCursor = p.cursor;
+    }
+    return this.lastCursor;
   }
 
-  private newPipeline(): Pipeline {
+  /** Refreshes the lag figure (batches in flight plus what the catch-up has still to read). */
+  refresh(): void {
+    if (this.pipeline) this.stats.lag = this.pipeline.lag;
+  }
+
+  private newPipeline(resume: Resume): Pipeline {
     const events = {
       error: (reason: string) => {
         this.stats.errors++;
@@ -179,19 +137,22 @@ export class DrainRunner {
       },
     };
     const writer = createWriter(this.url, this.binding.tls, this.d.guard, this.d.writer, events);
-    return new Pipeline(this.binding, this.url, writer, this.stats, {
-      js: this.d.js,
-      jsm: this.d.jsm,
-      logger: this.log,
-      settings: this.d.pipeline,
-      ensureStream: () => {
-        const b = this.binding;
-        return ensureDrainStream(this.d.jsm, b.tenant, b.sourceId, scopeOf(this.url.drainData), this.d.earliest(b), this.d.streams);
+    return new Pipeline(
+      this.binding,
+      this.url,
+      writer,
+      this.stats,
+      {
+        nc: this.d.nc,
+        jsm: this.d.jsm,
+        feed: this.d.feed,
+        logger: this.log,
+        settings: this.d.pipeline,
+        onLoss: (n) => this.notices.loss(n),
+        trouble: (reason) => this.trouble(reason),
       },
-      onLoss: (n) => this.notices.loss(n),
-      ackedThrough: this.ackedThrough,
-      trouble: (reason) => this.trouble(reason),
-    });
+      resume,
+    );
   }
 
   /**
@@ -220,7 +181,7 @@ export class DrainRunner {
       this.toldAt = now;
       this.log.error(
         { err: reason, failures: this.failures, forMs: now - this.failingSince },
-        "drain cannot be served: NATS refuses to set it up; its tenant is told in the app's log stream",
+        "drain cannot be served: NATS refuses its consumer; its tenant is told in the app's log stream",
       );
     }
     this.stats.unserved = true;
@@ -239,19 +200,10 @@ export class DrainRunner {
     }
   }
 
-  /** Delivers what is in flight (up to `graceMs`), acks it, and hands the lease back so another drainer goes on at once. */
-  async stop(graceMs: number): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.ticking;
-    const p = this.pipeline;
-    this.pipeline = undefined;
-    await p?.stop(graceMs);
+  /** Stops for good: delivers what is in flight (up to `graceMs`) and sends a pending loss line. */
+  async stop(graceMs: number): Promise<number> {
+    const cursor = await this.deactivate(graceMs);
     this.notices.stop();
-    // The acks must reach the server before another drainer reads the ack floor.
-    await this.d.nc.flush().catch(() => undefined);
-    if (this.revision !== undefined) await this.d.leases.release(this.key, this.revision);
-    this.revision = undefined;
-    this.stats.active = false;
+    return cursor;
   }
 }

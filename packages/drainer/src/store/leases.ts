@@ -1,13 +1,18 @@
 /**
- * One writer per drain across any number of drainers: a lease per drain in a KV bucket whose entries expire after
- * the lease TTL (a bucket `ttl`, which nats-server 2.9 has; per-message TTLs it has not). A drainer takes a lease with
- * `create` (fails while another holds it), keeps it with revision-checked `update`s, and gives it up with `delete`.
- * A drainer that dies stops renewing, its entry expires, and the next drainer that tries takes over.
+ * One holder per shard of drains across any number of drainers: a lease per shard in a KV bucket whose entries expire
+ * after the lease TTL (a bucket `ttl`, which nats-server 2.9 has; per-message TTLs it has not). A drainer takes a
+ * lease with `create` (fails while another holds it), keeps it with revision-checked `update`s, and gives it up with
+ * `delete`. A drainer that dies stops renewing, its entry expires, and the next drainer that tries takes over.
+ *
+ * Each drainer also keeps a presence entry (`drainer.<id>`) under the same TTL, so all can tell how many share the
+ * work and take their part of the shards.
  */
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 export const LEASES_BUCKET = "tailrace_drain_leases";
+
+export const shardKey = (shard: number): string => `shard.${shard}`;
 
 export class Leases {
   private constructor(
@@ -60,5 +65,21 @@ export class Leases {
 
   async release(key: string, revision: number): Promise<void> {
     await this.kv.delete(key, { previousSeq: revision }).catch(() => undefined);
+  }
+
+  /** Says this drainer is alive (until the TTL passes without another call). */
+  async present(owner: string): Promise<void> {
+    await this.kv.put(`drainer.${owner}`, owner);
+  }
+
+  async absent(owner: string): Promise<void> {
+    await this.kv.delete(`drainer.${owner}`).catch(() => undefined);
+  }
+
+  /** How many drainers said they are alive within the TTL. */
+  async live(): Promise<number> {
+    let n = 0;
+    for await (const _ of await this.kv.keys("drainer.*")) n++;
+    return n;
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * Drains are split into {@link SHARDS} shards by their id, and each shard has one holder among the drainers: the
+ * one with its lease. Leases per shard rather than per drain keep the cost of holding thousands of drains flat (a
+ * renewal is a replicated KV write: 5,000 per-drain leases made 1,500 a second). Each drainer aims for its fair part,
+ * `ceil(SHARDS / live drainers)`: it takes free shards up to it and hands over what it holds beyond, so a second
+ * drainer shares the work, and the survivors of a dead one take its shards once their leases expire.
+ */
+import type { Logger } from "@tailrace/runtime";
+import { type Leases, shardKey } from "../store/leases.js";
+
+export const SHARDS = 64;
+
+/** The shard of a drain: FNV-1a of its id. Every drainer must agree, so it is not a setting. */
+export function shardOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % SHARDS;
+}
+
+export interface ShardEvents {
+  /** The shard is ours: start its drains. */
+  taken(shard: number): Promise<void>;
+  /** The lease is gone (expired and taken, or unrenewable in time): stop its drains at once, checkpoint nothing. */
+  lost(shard: number): Promise<void>;
+  /** We hand it over: deliver what is in flight, checkpoint, then the lease is released. */
+  handOver(shard: number): Promise<void>;
+}
+
+interface Held {
+  revision: number;
+  renewedAt: number;
+  failing: boolean;
+}
+
+export class Shards {
+  private readonly held = new Map<number, Held>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly leases: Leases,
+    private readonly owner: string,
+    private readonly logger: Logger,
+    private readonly events: ShardEvents,
+  ) {}
+
+  holds(shard: number): boolean {
+    return this.held.has(shard);
+  }
+
+  get count(): number {
+    return this.held.size;
+  }
+
+  start(): void {
+    const every = Math.max(100, Math.floor(this.leases.ttlMs / 3));
+    this.tick();
+    this.timer = setInterval(() => this.tick(), every);
+  }
+
+  private tick(): void {
+    if (this.ticking || this.stopped) return;
+    this.ticking = this.round()
+      .catch((err) => this.logger.warn({ err: (err as Error).message }, "drain shard round failed; retrying"))
+      .finally(() => {
+        this.ticking = undefined;
+      });
+  }
+
+  private async round(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((s) => this.renew(s)));
+    if (this.stopped) return;
+    await this.leases.present(this.owner);
+    const live = Math.max(1, await this.leases.live());
+    const target = Math.ceil(SHARDS / live);
+    if (this.held.size > target) {
+      const extra = [...this.held.keys()].sort((a, b) => b - a).slice(0, this.held.size - target);
+      this.logger.info({ live, target, handing: extra.length }, "handing drain shards over to the other drainers");
+      await Promise.all(extra.map((s) => this.release(s)));
+      return;
+    }
+    const free = Array.from({ length: SHARDS }, (_, s) => s).filter((s) => !this.held.has(s));
+    for (const s of shuffle(free)) {
+      if (this.held.size >= target || this.stopped) break;
+      const revision = await this.leases.acquire(shardKey(s), this.owner);
+      if (revision === undefined) continue;
+      this.held.set(s, { revision, renewedAt: Date.now(), failing: false });
+      await this.events.taken(s);
+    }
+  }
+
+  private async renew(shard: number): Promise<void> {
+    const h = this.held.get(shard);
+    if (!h) return;
+    let rev: number | undefined;
+    try {
+      rev = await this.leases.renew(shardKey(shard), this.owner, h.revision);
+    } catch (err) {
+      // NATS does not answer (a node lost, a leader being elected). The lease is ours until its TTL from the last
+      // renewal; keep delivering inside it and stop before it ends, so two drainers never write one drain.
+      const left = h.renewedAt + this.leases.ttlMs - Date.now();
+      if (left > this.leases.ttlMs / 3) {
+        if (!h.failing) this.logger.warn({ shard, err: (err as Error).message, leaseLeftMs: left }, "cannot renew a drain shard's lease yet");
+        h.failing = true;
+        return;
+      }
+      this.logger.warn({ shard, err: (err as Error).message }, "cannot renew a drain shard's lease before it ends; its drains pause");
+      rev = undefined;
+    }
+    if (rev !== undefined) {
+      if (h.failing) this.logger.info({ shard }, "renewed a drain shard's lease again");
+      this.held.set(shard, { revision: rev, renewedAt: Date.now(), failing: false });
+      return;
+    }
+    this.held.delete(shard);
+    this.logger.warn({ shard }, "a drain shard's lease is not ours any more; another drainer may deliver its drains now");
+    await this.events.lost(shard);
+  }
+
+  private async release(shard: number): Promise<void> {
+    const h = this.held.get(shard);
+    if (!h) return;
+    await this.events.handOver(shard);
+    this.held.delete(shard);
+    await this.leases.release(shardKey(shard), h.revision);
+  }
+
+  /** Hands every shard over (their drains deliver what is in flight first) and says this drainer is gone. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.ticking;
+    await Promise.all([...this.held.keys()].map((s) => this.release(s)));
+    await this.leases.absent(this.owner);
+  }
+}
+
+function shuffle<T>(a: T[]): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
+  }
+  return a;
+}
