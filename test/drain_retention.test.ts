@@ -1,12 +1,12 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { drainStreamName } from "@tailrace/drainer/internal";
-import { DATA_STREAM, dataSubject, decodeBatch } from "@tailrace/envelope";
+import { DATA_STREAM, DRAIN_STREAM, dataSubject, decodeBatch } from "@tailrace/envelope";
 import { testToken, waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DrainStack, firstSeen, frameReceiver, msgOf, startDrainStack } from "./drain_helpers.js";
 
 const PAD = "r".repeat(1024);
-const MAX_BYTES = 1024 ** 2;
+/** Batches the drains' buffer keeps per app (and kind). */
+const PER_APP = 20;
 
 /** Every line of one app's logs the data stream still holds (its recent history), read with an ordered consumer. */
 async function recentLines(ds: DrainStack, app: string): Promise<string[]> {
@@ -37,11 +37,11 @@ describe("drain retention", () => {
   });
   afterAll(() => ds?.stop());
 
-  it("drain - retention is per app: a drain down past TAILRACE_DRAIN_MAX_BYTES loses its oldest, with a notice; recent history and another app's drain keep everything", async () => {
+  it("drain - retention is per app: a drain down past TAILRACE_DRAIN_PER_APP loses its oldest, with a notice; recent history and another app's drain keep everything", async () => {
     const big = await frameReceiver();
     const small = await frameReceiver();
-    // Window 1: the drainer holds one batch; everything else waits in the app's drain stream.
-    const drainer = await ds.startDrainer({ TAILRACE_DRAIN_MAX_BYTES: String(MAX_BYTES), TAILRACE_DRAIN_WINDOW: "1" });
+    // Window 1: the drainer holds one batch; everything else waits in the drains' buffer, at most PER_APP of an app.
+    const drainer = await ds.startDrainer({ TAILRACE_DRAIN_PER_APP: String(PER_APP), TAILRACE_DRAIN_WINDOW: "1" });
     const token = await testToken({ tenant: "acme", scopes: ["drains.write"] });
     for (const [app, rx] of [
       ["ret-big", big],
@@ -58,29 +58,26 @@ describe("drain retention", () => {
     await big.down();
     await small.down();
 
-    // ret-big: about 8 MiB, far past its drain stream's 1 MiB. ret-small: 200 KiB, within its own 1 MiB.
+    // ret-big: 800 batches of 10 lines, far past the buffer's 20 per app. ret-small: 4 batches of 50, within them.
     const pub = await ds.publisher();
     const BIG = 8000;
     const SMALL = 200;
     for (let i = 0; i < BIG; i++) {
       pub.line("acme", "ret-big", `${i} ${PAD}`);
-      if (i < SMALL) pub.line("acme", "ret-small", `${i} ${PAD}`);
-      if (i % 200 === 199) await pub.drain();
+      if (i % 10 === 9) await pub.drain();
+    }
+    for (let i = 0; i < SMALL; i++) {
+      pub.line("acme", "ret-small", `${i} ${PAD}`);
+      if (i % 50 === 49) await pub.drain();
     }
     await pub.drain();
-    // The server copies into the drain stream asynchronously: let it catch up with the data stream first.
+    // The server copies into the buffer asynchronously: let it catch up with the data stream first.
     const jsm = await jetstreamManager(ds.nc);
     const subject = dataSubject("acme", "ret-big", "log");
-    const batches = (await jsm.streams.info(DATA_STREAM, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
-    const drainStream = drainStreamName("acme", "ret-big", "log");
-    await waitFor(
-      "the drain stream to copy every batch",
-      async () => (await jsm.streams.info(drainStream)).state.last_seq >= batches,
-      20_000,
-    );
-    const kept = (await jsm.streams.info(drainStream)).state;
-    expect(kept.first_seq).toBeGreaterThan(2);
-    expect(kept.bytes).toBeLessThanOrEqual(MAX_BYTES);
+    const last = (await jsm.streams.info(DATA_STREAM)).state.last_seq;
+    await waitFor("the buffer to copy every batch", async () => (await jsm.streams.info(DRAIN_STREAM)).state.last_seq >= last, 20_000);
+    const kept = (await jsm.streams.info(DRAIN_STREAM, { subjects_filter: subject })).state.subjects?.[subject];
+    expect(kept).toBe(PER_APP);
     await big.up();
     await small.up();
 

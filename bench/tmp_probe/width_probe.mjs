@@ -15,7 +15,12 @@ for (const n of counts) {
   if (mode === "consumers") {
     await jsm.streams.add({ name: "DRAIN", subjects: ["xx.>"], sources: [{ name: "DATA" }] });
     for (let i = 0; i < n; i++) {
-      await jsm.consumers.add("DRAIN", { durable_name: `d${i}`, filter_subject: `tr.data.t.app${i}.log`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+      await jsm.consumers.add("DRAIN", {
+        durable_name: `d${i}`,
+        filter_subject: `tr.data.t.app${i}.log`,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+      });
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -49,8 +54,20 @@ for (const n of counts) {
     }
     copyMs = performance.now() - t0;
   }
-  const rss = await fetch(`http://127.0.0.1:${s.monitorPort ?? 0}/varz`).then((r) => r.json()).then((v) => v.mem).catch(() => undefined);
-  console.log(JSON.stringify({ mode, n, setupMs: setup, storedPerSec: Math.round(N / (pubMs / 1000)), copiedPerSec: copyMs ? Math.round(N / (copyMs / 1000)) : undefined, rss }));
+  const rss = await fetch(`http://127.0.0.1:${s.monitorPort ?? 0}/varz`)
+    .then((r) => r.json())
+    .then((v) => v.mem)
+    .catch(() => undefined);
+  console.log(
+    JSON.stringify({
+      mode,
+      n,
+      setupMs: setup,
+      storedPerSec: Math.round(N / (pubMs / 1000)),
+      copiedPerSec: copyMs ? Math.round(N / (copyMs / 1000)) : undefined,
+      rss,
+    }),
+  );
   await nc.close();
   await s.stop();
 }

@@ -94,7 +94,6 @@ export class Drainer {
         retentionMs: c.TAILRACE_DRAIN_RETENTION,
         maxBacklog: c.TAILRACE_DRAIN_MAX_BACKLOG,
         perApp: c.TAILRACE_DRAIN_PER_APP,
-        parkAfterMs: c.TAILRACE_DRAIN_PARK_AFTER,
       },
       writer: {
         confirmMs: c.TAILRACE_DRAIN_CONFIRM,
@@ -167,7 +166,10 @@ export class Drainer {
     const runners = this.runnersOf(shard);
     await Promise.all(runners.map((r) => r.deactivate(STOP_GRACE_MS)));
     await this.writeShard(shard, runners).catch((err) =>
-      this.logger.warn({ shard, err: (err as Error).message }, "could not checkpoint a drain shard handed over; its next holder repeats a little"),
+      this.logger.warn(
+        { shard, err: (err as Error).message },
+        "could not checkpoint a drain shard handed over; its next holder repeats a little",
+      ),
     );
     this.written.delete(shard);
   }

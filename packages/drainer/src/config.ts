@@ -42,7 +42,7 @@ export const drainerSpec = {
   TAILRACE_DRAIN_PER_APP: int(
     "NATS messages (batches) the drains' buffer keeps per app and envelope kind, so one app's flood pushes out only its own backlog",
     20_000,
-    100,
+    10,
     100_000_000,
   ),
   TAILRACE_DRAIN_MAX_CONSUMERS: int(
@@ -50,10 +50,6 @@ export const drainerSpec = {
     0,
     0,
     1_000_000,
-  ),
-  TAILRACE_DRAIN_PARK_AFTER: duration(
-    "how long a drain whose receiver takes nothing keeps its catch-up consumer on NATS before giving it back until the receiver takes again",
-    30_000,
   ),
   TAILRACE_DRAIN_STREAM_REPLICAS: int(
     "JetStream replicas of the drains' buffer and the drainers' buckets; 0 (unset) picks 3 on a cluster of three or more servers, else 1",

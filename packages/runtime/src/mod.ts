@@ -25,7 +25,7 @@ export { chooseReplicas, clusterSize, connectNats, NATS_CLIENT_DEFAULTS, NatsCre
 export type { NatsSecurity, NatsSettings } from "./nats_config.js";
 export { natsSecurity, natsSpec } from "./nats_config.js";
 export type { ReaderMessage, ReaderOptions, ReaderStart } from "./stream_reader.js";
-export { StreamReader } from "./stream_reader.js";
+export { replicaBehind, StreamReader } from "./stream_reader.js";
 export type { Count, Direction, DrainSample, Labels, Level, Observation, Timing } from "./telemetry.js";
 export { INSTRUMENTS, SECONDS_BUCKETS, Telemetry } from "./telemetry.js";
 export type { ServerTls } from "./tls.js";

@@ -72,6 +72,26 @@ function ackInfo(reply: string): { sseq: number; dseq: number; pending: number; 
   return { sseq, dseq, pending: Number.isSafeInteger(pending) ? pending : 0, ts: Number.isFinite(ts) ? ts : Date.now() * 1e6 };
 }
 
+/**
+ * The name of the node `node` if it holds a replica of the stream that is not current (a node back from a crash or
+ * a freeze, still fetching what it missed). An R1 consumer reads its own node's copy, and there it can pass over
+ * messages that have not arrived yet; a reader only keeps a consumer on the leader or a current replica. Undefined
+ * when the placement is fine, or when it cannot be told (one server, or no answer: the reader's own checks decide).
+ */
+export async function replicaBehind(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  node: string | undefined,
+): Promise<string | undefined> {
+  // A server that is not in a cluster has no replicas to fall behind.
+  if (!node || !nc.info?.cluster) return undefined;
+  const c = (await jsm.streams.info(stream).catch(() => undefined))?.cluster;
+  if (!c || c.leader === node) return undefined;
+  const replica = c.replicas?.find((r) => r.name === node);
+  return replica && !replica.current ? node : undefined;
+}
+
 export class StreamReader {
   /** Stream sequence of the last message delivered (or skipped by the start policy). */
   lastSeq = 0;
@@ -221,7 +241,7 @@ export class StreamReader {
           this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
           return;
         }
-        const behind = await this.catchingUp(ci.cluster?.leader);
+        const behind = await replicaBehind(this.o.nc, this.o.jsm, this.o.stream, ci.cluster?.leader);
         if (behind) {
           sub.unsubscribe();
           this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
@@ -282,21 +302,6 @@ export class StreamReader {
         await new Promise((r) => setTimeout(r, base / 2 + Math.random() * base));
       }
     }
-  }
-
-  /**
-   * The name of the node `node` if it holds a replica of the stream that is not current (a node back from a crash or
-   * a freeze, still fetching what it missed). An R1 consumer reads its own node's copy, and there it can pass over
-   * messages that have not arrived yet; a reader only keeps a consumer on the leader or a current replica. Undefined
-   * when the placement is fine, or when it cannot be told (one server, or no answer: the heartbeats decide then).
-   */
-  private async catchingUp(node: string | undefined): Promise<string | undefined> {
-    // A server that is not in a cluster has no replicas to fall behind.
-    if (!node || !this.o.nc.info?.cluster) return undefined;
-    const c = (await this.o.jsm.streams.info(this.o.stream).catch(() => undefined))?.cluster;
-    if (!c || c.leader === node) return undefined;
-    const replica = c.replicas?.find((r) => r.name === node);
-    return replica && !replica.current ? node : undefined;
   }
 
   private markCaughtUp(): void {

@@ -19,12 +19,12 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { appFilter, DRAIN_STREAM, dataSubject, decodeBatch, type Envelope, KINDS, type Kind } from "@tailrace/envelope";
 import type { Logger, ReaderMessage, ReaderStart } from "@tailrace/runtime";
-import { StreamReader } from "@tailrace/runtime";
 import type { DrainUrl } from "../binding/url.js";
 import type { DrainWriter } from "../egress/writer.js";
 import { Backoff, Sleeper } from "../egress/writer.js";
 import { syslogMessages } from "../format/rfc5424.js";
 import type { Binding } from "../store/bindings.js";
+import { CatchUp, MAX_FETCH } from "./catchup.js";
 import type { Feed, FeedListener } from "./feed.js";
 import { Progress } from "./progress.js";
 import { SeqQueue } from "./seqs.js";
@@ -32,8 +32,7 @@ import type { DrainStats } from "./stats.js";
 
 /** How often a drain off the feed checks whether batches it waits for are gone from the buffer. */
 const IDLE_CHECK_MS = 2000;
-/** How long a new catch-up consumer may take to be made before the round counts as failed. */
-const CATCHUP_START_MS = 5000;
+const LOSS_LOG_EVERY_MS = 10_000;
 
 export interface PipelineSettings {
   window: number;
@@ -41,8 +40,6 @@ export interface PipelineSettings {
   maxBacklog: number;
   /** The buffer's cap per app and kind (TAILRACE_DRAIN_PER_APP): no more of an app's batches can wait there. */
   perApp: number;
-  /** How long a catch-up may stay held by a receiver that takes nothing before its consumer is given back. */
-  parkAfterMs: number;
 }
 
 export interface PipelineDeps {
@@ -68,24 +65,23 @@ export class Pipeline implements FeedListener {
   /** The highest stream sequence taken (in flight, delivered or given up). */
   private lastSeq: number;
   private onFeed = false;
-  private catchup: StreamReader | undefined;
+  private catchup: CatchUp | undefined;
   /** Batches of this app the feed went past while the drain was off it, not yet brought by the catch-up. */
   private readonly passed = new SeqQueue();
   /** The catch-up has reached `watchFrom`, from where on the feed notes what it passes (see stepOff). */
   private reached = false;
   private watchFrom = 0;
-  /** The catch-up's consumer was given back while the receiver takes nothing; it is made again once it does. */
-  private parked = false;
-  private parkTimer: NodeJS.Timeout | undefined;
   private readonly kinds: ReadonlySet<Kind>;
   private readonly filter: string;
-  private room: (() => void) | undefined;
   private stopped = false;
   private readonly sleeper = new Sleeper();
   private timer: NodeJS.Timeout | undefined;
   /** For the idle check: catch-up deliveries and passed batches as of the last check. */
   private seen = { delivered: 0, passed: 0 };
   private delivered = 0;
+  /** Batches lost and not yet in the log, and when the log last said so. */
+  private unlogged = 0;
+  private loggedAt = 0;
 
   constructor(
     private readonly binding: Binding,
@@ -131,8 +127,9 @@ export class Pipeline implements FeedListener {
       this.stepOff({ seq: this.lastSeq + 1 }, 0);
     }
     this.passed.push(m.seq);
-    // The buffer keeps no more than its per-app cap of this app's batches: what is beyond it is gone for sure.
-    const cap = this.d.settings.perApp * this.kinds.size;
+    // The buffer keeps no more than its per-app cap of this app's batches, and a fetch in progress holds at most
+    // MAX_FETCH more: what is beyond both is gone for sure.
+    const cap = this.d.settings.perApp * this.kinds.size + MAX_FETCH;
     if (this.passed.length > cap) this.lose(this.drop(this.passed.length - cap));
   }
 
@@ -154,25 +151,26 @@ export class Pipeline implements FeedListener {
   private async openCatchup(from: ReaderStart): Promise<void> {
     const backoff = new Backoff(500, 10_000);
     while (!this.stopped && !this.onFeed) {
-      const reader: StreamReader = new StreamReader({
+      const reader: CatchUp = new CatchUp({
         nc: this.d.nc,
         jsm: this.d.jsm,
-        stream: DRAIN_STREAM,
         filter: this.filter,
-        start: from,
-        onMessage: (m) => (reader === this.catchup ? this.fromCatchup(m) : undefined),
+        from,
+        logger: this.d.logger,
+        what: `drain ${this.binding.id} catch-up`,
+        onMessage: (m) => {
+          if (reader === this.catchup) this.fromCatchup(m);
+        },
+        room: () => (reader === this.catchup ? this.d.settings.window - this.progress.size : 0),
         onCaughtUp: () => {
           if (reader === this.catchup) this.caughtUp();
         },
-        logger: this.d.logger,
-        what: `drain ${this.binding.id} catch-up`,
-        quietStart: true,
       });
       this.catchup = reader;
       try {
-        await reader.start(CATCHUP_START_MS);
+        await reader.start();
         this.d.trouble(undefined);
-        if (this.stopped || this.onFeed) void reader.stop();
+        if (this.stopped || this.onFeed || this.catchup !== reader) void reader.stop();
         return;
       } catch (err) {
         if (this.catchup === reader) this.catchup = undefined;
@@ -183,8 +181,8 @@ export class Pipeline implements FeedListener {
     }
   }
 
-  private fromCatchup(m: ReaderMessage): Promise<void> | undefined {
-    if (this.stopped || this.onFeed) return undefined;
+  private fromCatchup(m: ReaderMessage): void {
+    if (this.stopped || this.onFeed) return;
     this.delivered++;
     // Passed batches before this one that the catch-up did not bring were dropped by the buffer unread.
     let gone = 0;
@@ -197,37 +195,24 @@ export class Pipeline implements FeedListener {
     if (!this.reached && (m.seq >= this.watchFrom || m.pending === 0)) this.reached = true;
     if (m.seq > this.lastSeq) this.take(m, true);
     this.stats.lag = this.progress.size + m.pending;
-    if (this.reached && this.passed.length === 0) {
-      this.stepOn();
-      return undefined;
-    }
-    if (this.progress.size < this.d.settings.window) return undefined;
-    // Hold the catch-up (the server stops sending) until the receiver has taken something. A receiver that takes
-    // nothing for long (it is down) does not keep a consumer on NATS meanwhile: with many dead drains that would
-    // cost every message stored (issue 13); the feed goes on noting what it passes.
-    this.parkTimer = setTimeout(() => this.park(), this.d.settings.parkAfterMs);
-    this.parkTimer.unref();
-    return new Promise((resolve) => {
-      this.room = resolve;
-    });
-  }
-
-  private park(): void {
-    const reader = this.catchup;
-    if (this.stopped || this.onFeed || !reader || !this.room) return;
-    this.parked = true;
-    this.catchup = undefined;
-    void reader.stop();
-    const resolve = this.room;
-    this.room = undefined;
-    resolve();
-    this.d.logger.info({ drain: this.binding.id, lastSeq: this.lastSeq }, "drain receiver takes nothing; gave its catch-up consumer back");
+    this.maybeStepOn();
   }
 
   private caughtUp(): void {
     if (this.stopped || this.onFeed) return;
     this.reached = true;
-    if (this.passed.length === 0) this.stepOn();
+    this.maybeStepOn();
+  }
+
+  /**
+   * Back on the feed once the catch-up has brought everything the feed went past, and there is room for what the
+   * feed brings next (else the drain would step straight off again).
+   */
+  private maybeStepOn(): boolean {
+    if (this.stopped || this.onFeed || !this.reached || this.passed.length > 0) return false;
+    if (this.progress.size >= this.d.settings.window) return false;
+    this.stepOn();
+    return true;
   }
 
   /**
@@ -236,14 +221,15 @@ export class Pipeline implements FeedListener {
    */
   private idleCheck(): void {
     const r = this.catchup;
-    if (this.stopped || this.onFeed || this.parked || !r || r.degradedSince > 0 || this.room) return;
-    const idle = this.delivered === this.seen.delivered && r.caughtUp && r.pending === 0;
+    if (this.stopped || this.onFeed || !r || r.degradedSince > 0) return;
+    const room = this.progress.size < this.d.settings.window;
+    const idle = room && this.delivered === this.seen.delivered && r.caughtUp && r.pending === 0;
     const before = this.seen.passed;
     this.seen = { delivered: this.delivered, passed: this.passed.length };
     if (!idle || before === 0) return;
     this.lose(this.drop(Math.min(before, this.passed.length)));
     this.seen.passed = this.passed.length;
-    if (this.reached && this.passed.length === 0) this.stepOn();
+    this.maybeStepOn();
   }
 
   private drop(n: number): number {
@@ -254,7 +240,13 @@ export class Pipeline implements FeedListener {
   private lose(batches: number): void {
     this.stats.lost += batches;
     this.d.onLoss(batches);
-    this.d.logger.warn({ drain: this.binding.id, dropped: batches }, "the drains' buffer dropped batches before the drain read them");
+    // One line per spell in the operator's log, not one per batch (the tenant's LGR lines are summed too).
+    this.unlogged += batches;
+    const now = Date.now();
+    if (now - this.loggedAt < LOSS_LOG_EVERY_MS) return;
+    this.d.logger.warn({ drain: this.binding.id, dropped: this.unlogged }, "the drains' buffer dropped batches before the drain read them");
+    this.loggedAt = now;
+    this.unlogged = 0;
   }
 
   private take(m: ReaderMessage, caughtUp: boolean): void {
@@ -290,18 +282,10 @@ export class Pipeline implements FeedListener {
     });
   }
 
+  /** The receiver took something: step back on the feed, or let the catch-up fetch more. */
   private freeRoom(): void {
-    if (this.progress.size >= this.d.settings.window) return;
-    if (this.parked && !this.stopped) {
-      this.parked = false;
-      void this.openCatchup({ seq: this.lastSeq + 1 });
-      return;
-    }
-    if (!this.room) return;
-    clearTimeout(this.parkTimer);
-    const resolve = this.room;
-    this.room = undefined;
-    resolve();
+    if (this.progress.size >= this.d.settings.window || this.maybeStepOn()) return;
+    this.catchup?.kick();
   }
 
   /** Batches in flight, plus what the catch-up has still to read. */
@@ -313,14 +297,11 @@ export class Pipeline implements FeedListener {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.parkTimer);
     this.d.feed.unlisten(this.binding.tenant, this.binding.sourceId, this);
     this.sleeper.wake();
     const reader = this.catchup;
     this.catchup = undefined;
     await reader?.stop();
-    this.room?.();
-    this.room = undefined;
     await this.writer.close(graceMs);
   }
 }

@@ -104,7 +104,8 @@ export class Shards {
       // renewal; keep delivering inside it and stop before it ends, so two drainers never write one drain.
       const left = h.renewedAt + this.leases.ttlMs - Date.now();
       if (left > this.leases.ttlMs / 3) {
-        if (!h.failing) this.logger.warn({ shard, err: (err as Error).message, leaseLeftMs: left }, "cannot renew a drain shard's lease yet");
+        if (!h.failing)
+          this.logger.warn({ shard, err: (err as Error).message, leaseLeftMs: left }, "cannot renew a drain shard's lease yet");
         h.failing = true;
         return;
       }
