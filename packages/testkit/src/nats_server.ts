@@ -7,6 +7,8 @@ import { join } from "node:path";
 export interface NatsServer {
   url: string;
   port: number;
+  /** The nats-server process, e.g. for its RSS in /proc. */
+  pid: number;
   storeDir: string;
   /** Stops the server and removes its store. */
   stop(): Promise<void>;
@@ -64,6 +66,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    pid: child.pid ?? 0,
     storeDir,
     async stop() {
       if (stopped) return;

@@ -21,6 +21,8 @@ export interface RsyslogTls {
 export interface RsyslogOptions {
   dir: string;
   tls?: RsyslogTls;
+  /** Concurrent TCP sessions imtcp accepts (its default is 200; a bench with thousands of drains needs more). */
+  maxSessions?: number;
 }
 
 /** One message as rsyslog parsed it. */
@@ -68,7 +70,8 @@ function config(o: RsyslogOptions, portFile: string, outFile: string): string {
   const driver = t
     ? ` defaultNetstreamDriver="${t.driver}" defaultNetstreamDriverCAFile="${t.caFile}" defaultNetstreamDriverCertFile="${t.certFile}" defaultNetstreamDriverKeyFile="${t.keyFile}"`
     : "";
-  const imtcp = t ? ` StreamDriver.Name="${t.driver}" StreamDriver.Mode="1" StreamDriver.AuthMode="${t.authMode}"` : "";
+  const sessions = o.maxSessions ? ` MaxSessions="${o.maxSessions}"` : "";
+  const imtcp = `${sessions}${t ? ` StreamDriver.Name="${t.driver}" StreamDriver.Mode="1" StreamDriver.AuthMode="${t.authMode}"` : ""}`;
   return [
     // Before imtcp loads: the default of 8k would cut long lines.
     `global(maxMessageSize="256k" workDirectory="${o.dir}"${driver})`,
