@@ -70,7 +70,10 @@ function decode<T>(type: MessageType<T>, bytes: Uint8Array, encoding: Encoding, 
       return type.decode(bytes);
     } catch (err) {
       if (err instanceof OtlpError) throw err;
-      throw new OtlpMalformedError(`body is not a valid protobuf request: ${(err as Error).message}`, { cause: err });
+      // Unknown fields may be groups inside groups, which protobufjs skips recursively: past the stack, that is a
+      // body nested too deep like any other, not a failure of the agent.
+      const why = err instanceof RangeError && /call stack/.test(err.message) ? "fields nested too deep" : (err as Error).message;
+      throw new OtlpMalformedError(`body is not a valid protobuf request: ${why}`, { cause: err });
     }
   }
   let parsed: unknown;

@@ -11,7 +11,7 @@ import { type Envelope, MAX_PAYLOAD_BYTES } from "@tailrace/envelope";
 import { boundary } from "../lines.js";
 import { addAttributes, anyToText, cut, type TagLimits } from "./attributes.js";
 import type { LogRecord, LogsRequest } from "./proto.js";
-import { toBigInt } from "./proto.js";
+import { toU64 } from "./proto.js";
 
 /** Where the envelopes of one request go; from the port's configuration or the token and query, never the body. */
 export interface Placement {
@@ -64,7 +64,7 @@ export function logsToEnvelopes(req: LogsRequest, p: Placement, limits: TagLimit
       const scope = sl.scope?.name ?? "";
       for (const [k, r] of (sl.logRecords ?? []).entries()) {
         const at = `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]`;
-        const time = [r.timeUnixNano, r.observedTimeUnixNano].map(toBigInt).find((t) => t !== undefined && t > 0n);
+        const time = [r.timeUnixNano, r.observedTimeUnixNano].map(toU64).find((t) => t !== undefined && t > 0n);
         if (time !== undefined && time > I64_MAX) {
           refuse(`${at}: time_unix_nano out of range`);
           continue;

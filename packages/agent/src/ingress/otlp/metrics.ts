@@ -11,7 +11,7 @@
 import type { Envelope } from "@tailrace/envelope";
 import { addAttributes, type TagLimits } from "./attributes.js";
 import type { Mapped, Placement } from "./logs.js";
-import { CUMULATIVE, type Metric, type MetricsRequest, type NumberDataPoint, toBigInt } from "./proto.js";
+import { CUMULATIVE, type Metric, type MetricsRequest, type NumberDataPoint, toBigInt, toU64 } from "./proto.js";
 
 const MAX_NAME = 256;
 const U64_MAX = (1n << 64n) - 1n;
@@ -86,7 +86,7 @@ export function metricsToEnvelopes(
         for (const [d, dp] of (kind.points ?? []).entries()) {
           const where = `${at}.dataPoints[${d}]`;
           const v = pointValue(dp);
-          const time = toBigInt(dp.timeUnixNano);
+          const time = toU64(dp.timeUnixNano);
           if (!v || !Number.isFinite(v.num)) {
             refuse(1, `${where}: no finite value`);
             continue;

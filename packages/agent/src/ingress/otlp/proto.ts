@@ -151,6 +151,15 @@ export const Status = new protobuf.Type("Status")
   .add(new protobuf.Field("message", 2, "string"));
 new protobuf.Root().define("google.rpc").add(Status);
 
+/**
+ * A fixed64 field (the timestamps) as an unsigned bigint. protobufjs's fromObject marks every Long it makes signed,
+ * so a JSON value past 2^63 would read as negative without this.
+ */
+export function toU64(v: Int64 | null | undefined): bigint | undefined {
+  const n = toBigInt(v);
+  return n === undefined ? undefined : BigInt.asUintN(64, n);
+}
+
 /** A 64-bit integer from the decoder (Long, number or decimal string) as a bigint; undefined when absent or invalid. */
 export function toBigInt(v: Int64 | null | undefined): bigint | undefined {
   if (v === null || v === undefined) return undefined;
