@@ -62,7 +62,10 @@ export const agentSpec = {
   TAILRACE_STATE_DIR: str("where read offsets (checkpoints) are kept", defaultStateDir),
   TAILRACE_CGROUP_ROOT: str("cgroup v2 mount to read container metrics from; empty finds it in /proc/self/mountinfo", ""),
   TAILRACE_SYSLOG_ADDR: hostPort("host:port of the syslog listeners, UDP and TCP (`off` or empty: none)", ""),
-  TAILRACE_INGRESS_ADDR: hostPort("host:port of the local HTTP ingress, POST /v1/envelopes (`off` to disable)", "127.0.0.1:9467"),
+  TAILRACE_INGRESS_ADDR: hostPort(
+    "host:port of the local HTTP ingress: POST /v1/envelopes, and OTLP/HTTP /v1/logs and /v1/metrics (`off` to disable)",
+    "127.0.0.1:9467",
+  ),
   TAILRACE_INGRESS_TENANT: name("tenant of every envelope the HTTP ingress takes without a token"),
   TAILRACE_INGRESS_APP: name("source_id of every envelope the HTTP ingress takes without a token (with TAILRACE_INGRESS_TENANT)"),
   TAILRACE_INGRESS_MAX_BYTES: bytes("largest HTTP ingress request body", 1024 * 1024, 1024, 64 * 1024 * 1024),
