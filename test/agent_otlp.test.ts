@@ -96,6 +96,7 @@ describe("agent OTLP ingress", () => {
       TAILRACE_INGRESS_ADDR: "127.0.0.1:0",
       TAILRACE_INGRESS_TENANT: "acme",
       TAILRACE_INGRESS_APP: "otlpfixed",
+      TAILRACE_LOG_RATE_LIMIT: "1000",
     });
   });
   afterAll(async () => {
@@ -296,17 +297,29 @@ describe("agent OTLP ingress", () => {
     expect(JSON.parse(foreign.body.toString())).toEqual({ code: 7, message: "app otlpbad belongs to another tenant" });
   });
 
-  it("otlp - a port configured for one tenant and app takes exports without a token and writes only that app", async () => {
+  it("otlp - a port configured for one tenant and app takes exports without a token, writes only that app, and keeps its log rate limit", async () => {
     const [tail] = (await openTails(stack, ["otlpfixed"], token)).values();
     const fport = fixed.agent.ports.ingress;
-    expect((await post(fport, "/v1/logs", jsonLogs(["from the fixed port"]))).status).toBe(200);
+    const first = await post(fport, "/v1/logs", jsonLogs(["from the fixed port"]));
+    expect([first.status, first.body.toString()]).toEqual([200, "{}"]);
     const other = await post(fport, "/v1/logs?app=someother", jsonLogs(["nope"]));
     expect(other.status).toBe(403);
     expect(JSON.parse(other.body.toString()).message).toMatch(/writes only otlpfixed/);
-    await waitFor("the fixed port's line", () => lines(tail!.envelopes).length >= 1);
+    // 1,000 bytes/s: the first 600-byte record fits what is left of the second, the next two do not.
+    const big = ["a", "b", "c"].map((c) => c.repeat(600));
+    const limited = await post(fport, "/v1/logs", jsonLogs(big));
+    expect(limited.status).toBe(200);
+    expect(JSON.parse(limited.body.toString())).toEqual({
+      partialSuccess: { rejectedLogRecords: "2", errorMessage: "2 log records over the instance's log rate limit (1000 bytes/sec)" },
+    });
+    await waitFor("the lines and the rate limit notice", () => tail!.envelopes.length >= 3);
     expect(logsOf(tail!.envelopes).map((e) => [e.sourceId, e.tags.tenant, text(e)])).toEqual([
       ["otlpfixed", "acme", "from the fixed port"],
+      ["otlpfixed", "acme", big[0]],
     ]);
+    const notice = tail!.envelopes.find((e) => e.tags.source_type === "LGR");
+    expect(text(notice!)).toBe("app instance exceeded log rate limit (1000 bytes/sec)");
+    expect(fixed.agent.stats().dropped.rate_limit).toBe(2);
     tail!.close();
   });
 

@@ -147,6 +147,7 @@ export class Agent {
             maxBytes: c.TAILRACE_INGRESS_MAX_BYTES,
             otlp: {
               maxDecodedBytes: c.TAILRACE_OTLP_MAX_DECODED_BYTES,
+              logRateLimit: c.TAILRACE_LOG_RATE_LIMIT,
               maxAttributes: c.TAILRACE_OTLP_MAX_ATTRIBUTES,
               maxValueChars: c.TAILRACE_OTLP_MAX_TAG_VALUE,
               resourceLabels: c.TAILRACE_OTLP_METRIC_RESOURCE_ATTRIBUTES,

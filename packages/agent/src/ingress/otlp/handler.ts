@@ -10,7 +10,7 @@
  * (partial_success). The tenant comes from the token or the port; the app from the port or `?app=`; never the body.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isValidName } from "@tailrace/envelope";
+import { type Envelope, isValidName, lgrNotice, validateEnvelope } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
 import { AppOwnedElsewhereError } from "../../egress/claims.js";
 import type { AppChannel, NatsPublisher } from "../../egress/nats.js";
@@ -23,11 +23,14 @@ import { OtlpBufferFullError, OtlpError, OtlpTooLargeError } from "./errors.js";
 import { logsToEnvelopes, type Mapped, type Placement } from "./logs.js";
 import { metricsToEnvelopes } from "./metrics.js";
 import type { LogsRequest, MetricsRequest } from "./proto.js";
+import { InstanceRates } from "./rate.js";
 import { failure, type Signal, success } from "./response.js";
 
 export interface OtlpOptions extends TagLimits {
   /** Largest body once inflated. */
   maxDecodedBytes: number;
+  /** Per-instance log rate limit in bytes/s (TAILRACE_LOG_RATE_LIMIT); 0 is off. */
+  logRateLimit: number;
   /** Resource attributes that become tags (and so series labels) of metrics. */
   resourceLabels: readonly string[];
 }
@@ -48,6 +51,7 @@ const RETRY_AFTER_NATS_SEC = 2;
 
 export class OtlpHandler {
   private readonly resourceLabels: ReadonlySet<string>;
+  private readonly rates: InstanceRates;
   readonly stats = { requests: 0, accepted: 0, refused: 0, rejectedItems: 0 };
 
   constructor(
@@ -58,6 +62,9 @@ export class OtlpHandler {
     private readonly logger: Logger,
   ) {
     this.resourceLabels = new Set(o.resourceLabels);
+    this.rates = new InstanceRates(o.logRateLimit, (p, text) =>
+      server.channel(p.tenant, p.app).write(lgrNotice(p.tenant, p.app, text, { instance_id: p.instanceId })),
+    );
   }
 
   /** Answers the request; never throws. */
@@ -89,7 +96,8 @@ export class OtlpHandler {
       checkCount(countPoints(request), "data points");
       mapped = metricsToEnvelopes(request, placement, this.o, this.resourceLabels, now);
     }
-    const envs = mapped.envelopes;
+    let envs = valid(mapped);
+    if (mapped.rejected > 0) this.counters.drop("refused", mapped.rejected);
     if (envs.length > 0) {
       await this.claim(placement);
       // The buffer drops the oldest of the longest lane when full: rather than push others' data out, an OTLP client
@@ -97,16 +105,22 @@ export class OtlpHandler {
       const buffer = this.publisher.buffer;
       if (envs.length > buffer.capacity) throw new OtlpTooLargeError(`more envelopes (${envs.length}) than the agent's buffer holds`);
       if (buffer.size + envs.length > buffer.capacity) throw new OtlpBufferFullError(RETRY_AFTER_FULL_SEC);
+      if (signal === "logs") {
+        const { kept, refused } = this.rates.admit(placement, envs);
+        if (refused > 0) {
+          this.counters.drop("rate_limit", refused);
+          mapped.rejected += refused;
+          mapped.error ||= `${refused} log records over the instance's log rate limit (${this.o.logRateLimit} bytes/sec)`;
+        }
+        envs = kept;
+      }
       const channel = this.server.channel(placement.tenant, placement.app);
       for (const e of envs) {
         this.counters.ingress("otlp", e.log?.payload.length ?? 0);
         channel.write(e);
       }
     }
-    if (mapped.rejected > 0) {
-      this.counters.drop("refused", mapped.rejected);
-      this.stats.rejectedItems += mapped.rejected;
-    }
+    this.stats.rejectedItems += mapped.rejected;
     this.stats.accepted += envs.length;
     success(res, signal, encoding, mapped.rejected, mapped.error);
   }
@@ -159,6 +173,23 @@ export class OtlpHandler {
     if (status === 413) res.on("finish", () => req.destroy());
     if (!res.headersSent) failure(res, status, status === 500 ? "internal error" : (err as Error).message, encoding, headers);
   }
+}
+
+/**
+ * The mapping's envelopes that pass the envelope model's checks (they all should: logs.ts and metrics.ts keep to its
+ * bounds); one that does not is refused like any other, rather than reaching the publisher.
+ */
+function valid(m: Mapped): Envelope[] {
+  return m.envelopes.filter((e) => {
+    try {
+      validateEnvelope(e);
+      return true;
+    } catch (err) {
+      m.rejected++;
+      m.error ||= (err as Error).message;
+      return false;
+    }
+  });
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {
