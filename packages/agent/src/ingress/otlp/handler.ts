@@ -97,7 +97,8 @@ export class OtlpHandler {
       mapped = metricsToEnvelopes(request, placement, this.o, this.resourceLabels, now);
     }
     let envs = valid(mapped);
-    if (mapped.rejected > 0) this.counters.drop("refused", mapped.rejected);
+    // Counted once the request is taken: a request refused whole (403, 429) is sent again, and counted then.
+    const refused = mapped.rejected;
     if (envs.length > 0) {
       await this.claim(placement);
       // The buffer drops the oldest of the longest lane when full: rather than push others' data out, an OTLP client
@@ -106,13 +107,13 @@ export class OtlpHandler {
       if (envs.length > buffer.capacity) throw new OtlpTooLargeError(`more envelopes (${envs.length}) than the agent's buffer holds`);
       if (buffer.size + envs.length > buffer.capacity) throw new OtlpBufferFullError(RETRY_AFTER_FULL_SEC);
       if (signal === "logs") {
-        const { kept, refused } = this.rates.admit(placement, envs);
-        if (refused > 0) {
-          this.counters.drop("rate_limit", refused);
-          mapped.rejected += refused;
-          mapped.error ||= `${refused} log records over the instance's log rate limit (${this.o.logRateLimit} bytes/sec)`;
+        const rated = this.rates.admit(placement, envs);
+        if (rated.refused > 0) {
+          this.counters.drop("rate_limit", rated.refused);
+          mapped.rejected += rated.refused;
+          mapped.error ||= `${rated.refused} log records over the instance's log rate limit (${this.o.logRateLimit} bytes/sec)`;
         }
-        envs = kept;
+        envs = rated.kept;
       }
       const channel = this.server.channel(placement.tenant, placement.app);
       for (const e of envs) {
@@ -120,6 +121,7 @@ export class OtlpHandler {
         channel.write(e);
       }
     }
+    if (refused > 0) this.counters.drop("refused", refused);
     this.stats.rejectedItems += mapped.rejected;
     this.stats.accepted += envs.length;
     success(res, signal, encoding, mapped.rejected, mapped.error);
