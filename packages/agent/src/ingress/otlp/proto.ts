@@ -1,9 +1,10 @@
 /**
  * The OTLP protobuf types, from code the OpenTelemetry project generated (protobufjs static module) from the official
  * opentelemetry-proto definitions and ships in `@opentelemetry/otlp-transformer` 0.210.0. That is the last release of
- * the package that ships the generated request *decoders*: later ones serialise requests by hand and only ever decode
- * responses (checked up to 0.223.1). The version is pinned exactly; the deep path is not its public API, so
- * proto.test.ts checks that every type this file names is there.
+ * the package whose generated module holds the logs and the metrics request types with their decoders: from 0.215 the
+ * logs request, and from 0.218 every request, is serialised by hand, and only responses are decoded (checked up to
+ * 0.223.1). The version is pinned exactly; the deep path is not its public API, so proto.test.ts checks that every
+ * type this file names is there.
  *
  * Decoding is bounded here, where the recursion is: an AnyValue holds arrays and kvlists of AnyValues, so a small
  * body can nest deep enough to exhaust the stack. Every nested level of a decode or a fromObject passes through
