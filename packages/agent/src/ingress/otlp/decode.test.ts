@@ -69,6 +69,9 @@ describe("OTLP decode", () => {
       [json({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ spanId: 5 }] }] }] }), "json", /spanId: must be 16 hex/],
       [json({ resourceLogs: [{ scopeLogs: "x" }] }), "json", /scopeLogs: array expected/],
       [json({ resourceLogs: [{ resource: 3 }] }), "json", /resource: object expected/],
+      [json(logsJson([{ timeUnixNano: "12abc" }])), "json", /timeUnixNano: must be an integer/],
+      [json(logsJson([{ body: { arrayValue: { values: [{ intValue: "abc" }] } } }])), "json", /intValue: must be an integer/],
+      [json(logsJson([{ observedTimeUnixNano: 1.5 }])), "json", /observedTimeUnixNano: must be an integer/],
       [Buffer.from([0x0a, 0x10, 0x01]), "protobuf", /not a valid protobuf request/],
       [Buffer.from([0x0f]), "protobuf", /not a valid protobuf request/],
       // Unknown groups inside groups, 200,000 deep.

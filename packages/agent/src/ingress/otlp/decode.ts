@@ -83,6 +83,7 @@ function decode<T>(type: MessageType<T>, bytes: Uint8Array, encoding: Encoding, 
     throw new OtlpMalformedError("body is not valid JSON");
   }
   if (!isObject(parsed)) throw new OtlpMalformedError("body must be a JSON object");
+  checkIntegers(parsed);
   prepareJson(parsed);
   try {
     return type.fromObject(parsed);
@@ -103,6 +104,32 @@ function* items(o: Record<string, unknown>, key: string): Generator<[number, Rec
   for (let i = 0; i < list.length; i++) {
     const v = list[i];
     if (isObject(v)) yield [i, v];
+  }
+}
+
+/** The request fields of the 64-bit integer types, wherever they sit (`intValue` in any AnyValue). */
+const INT64_FIELDS = new Set(["timeUnixNano", "observedTimeUnixNano", "startTimeUnixNano", "asInt", "intValue", "count", "zeroCount"]);
+const DECIMAL = /^-?\d{1,20}$/;
+
+/**
+ * OTLP JSON writes 64-bit integers as decimal strings or as numbers. protobufjs would read `"12abc"` as 12 and
+ * `"abc"` as 0; here they are refused. Walks the parsed body without recursion, since it may nest deep.
+ */
+function checkIntegers(root: Record<string, unknown>): void {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const x of v) if (typeof x === "object" && x !== null) stack.push(x);
+      continue;
+    }
+    if (typeof v !== "object" || v === null) continue;
+    for (const [key, x] of Object.entries(v)) {
+      if (INT64_FIELDS.has(key) && x !== null && x !== undefined) {
+        const ok = typeof x === "string" ? DECIMAL.test(x) : typeof x === "number" && Number.isInteger(x);
+        if (!ok) throw new OtlpMalformedError(`${key}: must be an integer (a decimal string or a number)`);
+      } else if (typeof x === "object" && x !== null) stack.push(x);
+    }
   }
 }
 
