@@ -5,7 +5,7 @@
  *   CRI logs ─────────┤
  *   supervised procs ─┼─► InstanceSink (rate limit, 64 KiB split) ─► AppChannel ─► FairBuffer ─► batches ─► JetStream
  *   syslog UDP/TCP ───┤                                                                 tr.data.<tenant>.<app>.<kind>
- *   HTTP ingress ─────┤
+ *   HTTP ingress ─────┤ (/v1/envelopes; OTLP /v1/logs, /v1/metrics → ingress/otlp)
  *   metrics (cgroup, /proc) every interval ─┘
  *
  *   AgentHttp: /healthz /readyz /metrics (AgentCounters + publisher stats)
@@ -145,6 +145,13 @@ export class Agent {
             tenant: c.TAILRACE_INGRESS_TENANT,
             app: c.TAILRACE_INGRESS_APP,
             maxBytes: c.TAILRACE_INGRESS_MAX_BYTES,
+            otlp: {
+              maxDecodedBytes: c.TAILRACE_OTLP_MAX_DECODED_BYTES,
+              logRateLimit: c.TAILRACE_LOG_RATE_LIMIT,
+              maxAttributes: c.TAILRACE_OTLP_MAX_ATTRIBUTES,
+              maxValueChars: c.TAILRACE_OTLP_MAX_TAG_VALUE,
+              resourceLabels: c.TAILRACE_OTLP_METRIC_RESOURCE_ATTRIBUTES,
+            },
             ...(tls ? { tls } : {}),
           },
           publisher,
@@ -152,7 +159,7 @@ export class Agent {
           this.logger.child({ source: "http" }),
         );
         this.ports.ingress = await this.ingress.listen(host, port);
-        this.logger.info({ host, port: this.ports.ingress }, "HTTP ingress (POST /v1/envelopes) listening");
+        this.logger.info({ host, port: this.ports.ingress }, "HTTP ingress (POST /v1/envelopes, OTLP /v1/logs and /v1/metrics) listening");
       } else {
         this.logger.info("HTTP ingress off: set TAILRACE_JWT_SECRET, or TAILRACE_INGRESS_TENANT and TAILRACE_INGRESS_APP");
       }

@@ -29,6 +29,21 @@ const name = (doc: string): Setting<string> => ({
 
 const bytes = (doc: string, dflt: number, min: number, max: number): Setting<number> => int(doc, dflt, min, max);
 
+/** A comma-separated list of attribute names (OpenTelemetry's dotted names). */
+const names = (doc: string, dflt: string[]): Setting<string[]> => ({
+  doc,
+  parse: (raw) => {
+    const list = raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (list.some((s) => s.length > 256)) throw new Error("names must be at most 256 characters");
+    return list;
+  },
+  default: dflt,
+  display: dflt.join(","),
+});
+
 /** Root runs as a system service; anyone else keeps state under their home, so `tailrace agent` runs unprivileged. */
 const defaultStateDir = process.getuid?.() === 0 ? "/var/lib/tailrace/agent" : join(homedir(), ".local", "state", "tailrace", "agent");
 
@@ -47,10 +62,25 @@ export const agentSpec = {
   TAILRACE_STATE_DIR: str("where read offsets (checkpoints) are kept", defaultStateDir),
   TAILRACE_CGROUP_ROOT: str("cgroup v2 mount to read container metrics from; empty finds it in /proc/self/mountinfo", ""),
   TAILRACE_SYSLOG_ADDR: hostPort("host:port of the syslog listeners, UDP and TCP (`off` or empty: none)", ""),
-  TAILRACE_INGRESS_ADDR: hostPort("host:port of the local HTTP ingress, POST /v1/envelopes (`off` to disable)", "127.0.0.1:9467"),
+  TAILRACE_INGRESS_ADDR: hostPort(
+    "host:port of the local HTTP ingress: POST /v1/envelopes, and OTLP/HTTP /v1/logs and /v1/metrics (`off` to disable)",
+    "127.0.0.1:9467",
+  ),
   TAILRACE_INGRESS_TENANT: name("tenant of every envelope the HTTP ingress takes without a token"),
   TAILRACE_INGRESS_APP: name("source_id of every envelope the HTTP ingress takes without a token (with TAILRACE_INGRESS_TENANT)"),
   TAILRACE_INGRESS_MAX_BYTES: bytes("largest HTTP ingress request body", 1024 * 1024, 1024, 64 * 1024 * 1024),
+  TAILRACE_OTLP_MAX_DECODED_BYTES: bytes(
+    "largest OTLP body (POST /v1/logs, /v1/metrics) once gunzipped; inflating stops there (413)",
+    8 * 1024 * 1024,
+    1024,
+    256 * 1024 * 1024,
+  ),
+  TAILRACE_OTLP_MAX_ATTRIBUTES: int("tags one OTLP log record or data point takes from its attributes and its resource's", 32, 0, 48),
+  TAILRACE_OTLP_MAX_TAG_VALUE: int("characters of one tag value taken from an OTLP attribute; longer values are cut", 1024, 16, 2048),
+  TAILRACE_OTLP_METRIC_RESOURCE_ATTRIBUTES: names(
+    "resource attributes that become tags (series labels) of OTLP metrics; a data point's own attributes always do",
+    ["service.name", "service.namespace"],
+  ),
   TAILRACE_TLS_CERT: str(
     "PEM certificate chain: with TAILRACE_TLS_KEY, the HTTP ingress serves HTTPS and syslog TCP speaks TLS (TLS 1.2+)",
     "",

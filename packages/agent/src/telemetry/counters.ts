@@ -1,9 +1,10 @@
 /** Where envelopes come into the agent. */
-export const SOURCES = ["docker", "cri", "process", "syslog", "http", "metrics"] as const;
+export const SOURCES = ["docker", "cri", "process", "syslog", "http", "otlp", "metrics"] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 /** Why the agent dropped something. Buffer and foreign-app drops are counted by the publisher. */
-export const DROP_REASONS = ["rate_limit", "malformed", "invalid_name", "unmapped", "oversize", "unauthorized"] as const;
+/** `refused`: OTLP log records and data points an export sent that the agent does not take (its partial_success). */
+export const DROP_REASONS = ["rate_limit", "malformed", "invalid_name", "unmapped", "oversize", "unauthorized", "refused"] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /**

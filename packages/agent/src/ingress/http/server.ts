@@ -6,6 +6,8 @@ import { closeHttpServer, type Logger, listenOn, type ServerTls } from "@tailrac
 import { AppOwnedElsewhereError } from "../../egress/claims.js";
 import type { AppChannel, NatsPublisher } from "../../egress/nats.js";
 import type { AgentCounters } from "../../telemetry/counters.js";
+import { OtlpHandler, type OtlpOptions } from "../otlp/handler.js";
+import { HttpIngressError as HttpError } from "./errors.js";
 
 export interface HttpIngressOptions {
   /** Verifies bearer tokens; without one, only the configured tenant/app is accepted. */
@@ -16,18 +18,11 @@ export interface HttpIngressOptions {
   maxBytes: number;
   /** Serve HTTPS only. */
   tls?: ServerTls;
+  /** POST /v1/logs and /v1/metrics (OTLP/HTTP). */
+  otlp: OtlpOptions;
 }
 
 const MAX_ENVELOPES = 10_000;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Who may write, and as whom: from a token, or from the agent's configuration for this port. */
 interface Writer {
@@ -43,11 +38,14 @@ interface Writer {
  * The tenant never comes from the body alone: a bearer token (verified with TAILRACE_JWT_SECRET) names it, or the
  * agent's configuration fixes tenant and app for this port. Each envelope's `tags.tenant` is set to that tenant; a
  * different one in the body is refused (403), as is a `source_id` other than the configured app.
+ *
+ * `POST /v1/logs` and `POST /v1/metrics` take OTLP/HTTP exports under the same rules (see ../otlp/handler.ts).
  */
 export class HttpIngress {
   readonly server: Server;
   private readonly channels = new Map<string, AppChannel>();
   readonly stats = { requests: 0, accepted: 0, refused: 0 };
+  readonly otlp: OtlpHandler;
 
   constructor(
     private readonly o: HttpIngressOptions,
@@ -70,6 +68,14 @@ export class HttpIngress {
       });
     };
     this.server = o.tls ? createHttpsServer(o.tls, handler) : createServer(handler);
+    const self = { writer: (req: IncomingMessage) => this.writer(req), body: (req: IncomingMessage) => this.bytes(req) };
+    this.otlp = new OtlpHandler(
+      o.otlp,
+      { ...self, channel: (t, s) => this.channel(t, s) },
+      publisher,
+      counters,
+      logger.child({ path: "otlp" }),
+    );
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -81,14 +87,15 @@ export class HttpIngress {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.stats.requests++;
     const path = new URL(req.url ?? "/", "http://agent").pathname;
-    if (path !== "/v1/envelopes") throw new HttpError(404, "not found: POST /v1/envelopes");
+    if (path === "/v1/logs" || path === "/v1/metrics") return this.otlp.handle(path === "/v1/logs" ? "logs" : "metrics", req, res);
+    this.stats.requests++;
+    if (path !== "/v1/envelopes") throw new HttpError(404, "not found: POST /v1/envelopes, /v1/logs or /v1/metrics");
     if (req.method !== "POST") throw new HttpError(405, "use POST");
     const ct = req.headers["content-type"] ?? "";
     if (!/^application\/json\b/i.test(ct)) throw new HttpError(415, "Content-Type must be application/json");
     const writer = await this.writer(req);
-    const body = await this.body(req);
+    const body = (await this.bytes(req)).toString("utf8");
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -139,7 +146,7 @@ export class HttpIngress {
     return { tenant: principal.tenants[0] as string, app: undefined };
   }
 
-  private body(req: IncomingMessage): Promise<string> {
+  private bytes(req: IncomingMessage): Promise<Buffer> {
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > this.o.maxBytes) return Promise.reject(new HttpError(413, `body larger than ${this.o.maxBytes} bytes`));
     return new Promise((resolve, reject) => {
@@ -154,7 +161,7 @@ export class HttpIngress {
         }
         chunks.push(d);
       });
-      req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      req.on("end", () => resolve(Buffer.concat(chunks)));
       req.on("error", reject);
     });
   }
