@@ -117,9 +117,10 @@ export class Agent {
     }
     if (this.usableDir("CRI", c.TAILRACE_CRI_DIR)) {
       this.cri = new CriSource(
-        { ...files, dir: c.TAILRACE_CRI_DIR, logRateLimit: c.TAILRACE_LOG_RATE_LIMIT },
+        { ...files, dir: c.TAILRACE_CRI_DIR, logRateLimit: c.TAILRACE_LOG_RATE_LIMIT, cgroupRoot: this.cgroupRoot },
         publisher,
         checkpoints,
+        collector,
         this.counters,
         this.logger.child({ source: "cri" }),
       );

@@ -1,5 +1,5 @@
 import { readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { isValidName } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
 import type { NatsPublisher } from "../../egress/nats.js";
@@ -7,7 +7,9 @@ import type { AgentCounters } from "../../telemetry/counters.js";
 import type { CheckpointStore } from "../file/checkpoint.js";
 import { FileTailer } from "../file/tailer.js";
 import { type InstanceInfo, InstanceSink } from "../instance.js";
+import type { MetricsCollector, MetricsTarget } from "../metrics/collector.js";
 import { CriDecoder } from "./decoder.js";
+import { CriContainerMetrics } from "./metrics.js";
 
 export interface CriSourceOptions {
   dir: string;
@@ -15,6 +17,8 @@ export interface CriSourceOptions {
   pollMs: number;
   chunkBytes: number;
   logRateLimit: number;
+  /** cgroup v2 root for container metrics; none without it. */
+  cgroupRoot: string | undefined;
 }
 
 /** `<namespace>_<pod>_<uid>`: namespaces and uids hold no `_`, pod names may. */
@@ -31,9 +35,18 @@ export function placeCriLog(podDir: string, container: string, logRateLimit: num
   return { tenant: m[1] as string, app: container, processType: "web", instanceId: (m[2] as string).slice(0, 256), logRateLimit };
 }
 
-/** CRI logs under the kubelet's pod log directory (`/var/log/pods`), scanned every `scanMs` for new files. */
+interface Followed {
+  tailer: FileTailer;
+  metrics: MetricsTarget | undefined;
+}
+
+/**
+ * CRI logs under the kubelet's pod log directory (`/var/log/pods`), scanned every `scanMs` for new files. With a
+ * cgroup root, each container also gets metrics: its id comes from the kubelet's symlinks in the sibling
+ * `containers` directory (`/var/log/containers`), its cgroup from the pod uid and that id (issue 14).
+ */
 export class CriSource {
-  private readonly files = new Map<string, FileTailer>();
+  private readonly files = new Map<string, Followed>();
   private readonly skipped = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
@@ -42,12 +55,13 @@ export class CriSource {
     private readonly o: CriSourceOptions,
     private readonly publisher: NatsPublisher,
     private readonly checkpoints: CheckpointStore,
+    private readonly collector: MetricsCollector,
     private readonly counters: AgentCounters,
     private readonly logger: Logger,
   ) {}
 
   get tailers(): FileTailer[] {
-    return [...this.files.values()];
+    return [...this.files.values()].map((f) => f.tailer);
   }
 
   async start(): Promise<void> {
@@ -62,11 +76,15 @@ export class CriSource {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.scanning;
-    await Promise.all([...this.files.values()].map((t) => t.stop()));
+    await Promise.all([...this.files.values()].map((f) => f.tailer.stop()));
   }
 
   private async scan(): Promise<void> {
-    for (const [key, t] of this.files) if (t.done) this.files.delete(key);
+    for (const [key, f] of this.files) {
+      if (!f.tailer.done) continue;
+      this.files.delete(key);
+      if (f.metrics) this.collector.remove(f.metrics);
+    }
     for (const pod of await readdir(this.o.dir).catch(() => [] as string[])) {
       for (const container of await readdir(join(this.o.dir, pod)).catch(() => [] as string[])) {
         for (const log of await readdir(join(this.o.dir, pod, container)).catch(() => [] as string[])) {
@@ -98,7 +116,15 @@ export class CriSource {
       logger: this.logger.child({ pod, container }),
       onOversize: () => this.counters.drop("oversize"),
     });
-    this.files.set(path, tailer);
+    let metrics: MetricsTarget | undefined;
+    const m = POD_DIR.exec(pod);
+    if (this.o.cgroupRoot && m) {
+      const place = { dir: this.o.dir, podDir: pod, namespace: m[1] as string, pod: m[2] as string, uid: m[3] as string, container, log };
+      const reader = new CriContainerMetrics(place, join(dirname(this.o.dir), "containers"), this.o.cgroupRoot);
+      metrics = { sink, read: () => reader.read() };
+      this.collector.add(metrics);
+    }
+    this.files.set(path, { tailer, metrics });
     tailer.start();
     this.logger.info({ path, tenant: info.tenant, app: info.app }, "following CRI log");
   }
