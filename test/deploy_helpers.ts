@@ -7,6 +7,7 @@ import { agentSpec, loadAgentConfig } from "@tailrace/agent";
 import { knownSettings } from "@tailrace/cli";
 import { dopplerSpec, loadDopplerConfig } from "@tailrace/doppler";
 import { drainerSpec, loadDrainerConfig } from "@tailrace/drainer";
+import { waitFor } from "@tailrace/testkit";
 
 /** A file of the repository, by its path from the root. */
 export const repoFile = (path: string): string => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
@@ -54,4 +55,30 @@ export function healthPort(command: string, config: Record<string, unknown>): nu
   if (command === "drainer") return config.TAILRACE_DRAINER_PORT as number;
   const addr = config.TAILRACE_AGENT_HTTP_ADDR as string;
   return Number(addr.slice(addr.lastIndexOf(":") + 1));
+}
+
+/**
+ * Waits until every nats-server (by monitoring port) sees the same JetStream meta leader in a cluster of all of them.
+ * On a timeout the error carries the tail of each server's log (`logs`: name → stderr).
+ */
+export async function waitForMetaLeader(httpPorts: number[], logs: Map<string, string>, timeoutMs = 45_000): Promise<void> {
+  const jsz = async (port: number) => {
+    try {
+      return (await (await fetch(`http://127.0.0.1:${port}/jsz`)).json()) as { meta_cluster?: { leader?: string; cluster_size?: number } };
+    } catch {
+      return undefined;
+    }
+  };
+  await waitFor(
+    `one JetStream meta leader that all ${httpPorts.length} nodes see`,
+    async () => {
+      const seen = await Promise.all(httpPorts.map(jsz));
+      const leader = seen[0]?.meta_cluster?.leader;
+      return !!leader && seen.every((j) => j?.meta_cluster?.leader === leader && j.meta_cluster.cluster_size === httpPorts.length);
+    },
+    timeoutMs,
+    250,
+  ).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${[...logs].map(([k, v]) => `--- ${k}\n${v.slice(-3000)}`).join("\n")}`);
+  });
 }
