@@ -46,8 +46,10 @@ describe("deploy/kubernetes", () => {
   it("kubernetes - renders, in the namespace tailrace: an agent DaemonSet, doppler and drainer Deployments, each with a PodDisruptionBudget", () => {
     for (const objs of [base, zones]) {
       expect(objs.find((o) => o.kind === "Namespace")?.metadata.name).toBe("tailrace");
-      for (const o of objs.filter((x) => x.kind !== "Namespace"))
+      const clusterScoped = ["Namespace", "ClusterRole", "ClusterRoleBinding"];
+      for (const o of objs.filter((x) => !clusterScoped.includes(x.kind))) {
         expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe("tailrace");
+      }
       expect(byName(objs, "DaemonSet", "tailrace-agent")).toBeDefined();
       expect(
         tailrace(objs)
@@ -138,6 +140,28 @@ describe("deploy/kubernetes", () => {
     // Checkpoints outlive the pod: a restarted agent repeats and loses nothing.
     expect(hostPathAt(config.TAILRACE_STATE_DIR as string)).toEqual({ host: "/var/lib/tailrace/agent", readOnly: false });
     expect(config.TAILRACE_CHECKPOINT_FSYNC).toBe(true);
+  });
+
+  it("kubernetes - only the agent has a service account token, where its settings look, and it may only get namespaces and pods", () => {
+    const agent = byName(zones, "DaemonSet", "tailrace-agent")?.spec?.template?.spec;
+    const c = agent?.containers[0] as Container;
+    const config = loadConfigOf("agent", c.args ?? [], envOf(c));
+    expect(config.TAILRACE_KUBERNETES_API).toBe("https://kubernetes.default.svc");
+    // Where Kubernetes mounts a pod's service account token and CA.
+    expect(config.TAILRACE_KUBERNETES_SA_DIR).toBe("/var/run/secrets/kubernetes.io/serviceaccount");
+    expect(agent?.automountServiceAccountToken).toBe(true);
+    const sa = agent?.serviceAccountName ?? "";
+    expect(byName(zones, "ServiceAccount", sa)).toBeDefined();
+    const bindings = zones.filter(
+      (o) =>
+        o.kind === "ClusterRoleBinding" &&
+        o.subjects?.some((x) => x.kind === "ServiceAccount" && x.name === sa && x.namespace === "tailrace"),
+    );
+    const rules = bindings.flatMap((b) => byName(zones, "ClusterRole", b.roleRef?.name ?? "")?.rules ?? []);
+    expect(rules).toEqual([{ apiGroups: [""], resources: ["namespaces", "pods"], verbs: ["get"] }]);
+    for (const w of workloads(zones).filter((x) => x.kind === "Deployment")) {
+      expect(w.spec?.template?.spec.automountServiceAccountToken, w.metadata.name).toBe(false);
+    }
   });
 
   it("kubernetes - NetworkPolicies: ingress refused by default, each open port is one a component listens on, for the pods that have it", () => {

@@ -27,6 +27,8 @@ export interface Container {
 
 export interface PodSpec {
   containers: Container[];
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
   volumes?: Array<{ name: string; hostPath?: { path: string }; configMap?: { name: string }; emptyDir?: object }>;
   topologySpreadConstraints?: Array<{
     topologyKey: string;
@@ -44,6 +46,10 @@ export interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  // RBAC objects.
+  rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+  roleRef?: { kind: string; name: string };
+  subjects?: Array<{ kind: string; name: string; namespace?: string }>;
   // The fields of the kinds this repository uses; each test narrows by kind.
   spec?: {
     replicas?: number;

@@ -4,11 +4,13 @@ import { isValidName } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
 import type { NatsPublisher } from "../../egress/nats.js";
 import type { AgentCounters } from "../../telemetry/counters.js";
+import { LABELS } from "../docker/labels.js";
 import type { CheckpointStore } from "../file/checkpoint.js";
 import { FileTailer } from "../file/tailer.js";
 import { type InstanceInfo, InstanceSink } from "../instance.js";
 import type { MetricsCollector, MetricsTarget } from "../metrics/collector.js";
 import { CriDecoder } from "./decoder.js";
+import type { KubernetesMetadata, Labels } from "./kubernetes.js";
 import { CriContainerMetrics } from "./metrics.js";
 
 export interface CriSourceOptions {
@@ -19,20 +21,39 @@ export interface CriSourceOptions {
   logRateLimit: number;
   /** cgroup v2 root for container metrics; none without it. */
   cgroupRoot: string | undefined;
+  /** Namespaces' and pods' labels, which override the path's mapping (see {@link placeCriLog}); none without it. */
+  kubernetes: KubernetesMetadata | undefined;
 }
 
 /** `<namespace>_<pod>_<uid>`: namespaces and uids hold no `_`, pod names may. */
 const POD_DIR = /^([a-z0-9-]+)_(.+)_([0-9a-f-]+)$/;
 const LOG = /^\d+\.log$/;
 
+/** What the Kubernetes API says of a CRI log's namespace and pod (TAILRACE_KUBERNETES_API). */
+export interface PodLabels {
+  namespace: Labels;
+  pod: Labels;
+}
+
 /**
- * The mapping documented in docs/AGENT.md: namespace → tenant, container → app, pod name → instance, process type
- * `web`. Names outside the alphabet are refused (the pod name is only an instance id, which may hold `.`).
+ * The mapping documented in docs/AGENT.md and docs/KUBERNETES.md: namespace → tenant, container → app, pod name →
+ * instance, process type `web`. With the pod's metadata, the namespace's label `tailrace.tenant` names the tenant
+ * (a namespace's labels are the cluster operator's, so no pod can write into another tenant; a pod's own
+ * `tailrace.tenant` is ignored), and the pod's labels `tailrace.app`, `tailrace.process`, `tailrace.instance` and
+ * `tailrace.log_rate_limit` override the rest. Names outside the alphabet are refused (the pod name is only an
+ * instance id, which may hold `.`).
  */
-export function placeCriLog(podDir: string, container: string, logRateLimit: number): InstanceInfo | undefined {
+export function placeCriLog(podDir: string, container: string, logRateLimit: number, meta?: PodLabels): InstanceInfo | undefined {
   const m = POD_DIR.exec(podDir);
-  if (!m || !isValidName(m[1] as string) || !isValidName(container)) return undefined;
-  return { tenant: m[1] as string, app: container, processType: "web", instanceId: (m[2] as string).slice(0, 256), logRateLimit };
+  if (!m) return undefined;
+  const tenant = meta?.namespace[LABELS.tenant] ?? (m[1] as string);
+  const app = meta?.pod[LABELS.app] ?? container;
+  const processType = meta?.pod[LABELS.process] ?? "web";
+  const instanceId = (meta?.pod[LABELS.instance] ?? (m[2] as string)).slice(0, 256);
+  if (!isValidName(tenant) || !isValidName(app) || !isValidName(processType)) return undefined;
+  const rawLimit = meta?.pod[LABELS.logRateLimit];
+  if (rawLimit !== undefined && !/^\d{1,15}$/.test(rawLimit)) return undefined;
+  return { tenant, app, processType, instanceId, logRateLimit: rawLimit === undefined ? logRateLimit : Number(rawLimit) };
 }
 
 interface Followed {
@@ -48,6 +69,8 @@ interface Followed {
 export class CriSource {
   private readonly files = new Map<string, Followed>();
   private readonly skipped = new Set<string>();
+  /** Pods whose metadata the API server did not give, warned about once each; they are asked for again at each scan. */
+  private readonly unanswered = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
 
@@ -88,19 +111,33 @@ export class CriSource {
     for (const pod of await readdir(this.o.dir).catch(() => [] as string[])) {
       for (const container of await readdir(join(this.o.dir, pod)).catch(() => [] as string[])) {
         for (const log of await readdir(join(this.o.dir, pod, container)).catch(() => [] as string[])) {
-          if (LOG.test(log)) this.add(pod, container, log);
+          if (LOG.test(log)) await this.add(pod, container, log);
         }
       }
     }
   }
 
-  private add(pod: string, container: string, log: string): void {
+  private async add(pod: string, container: string, log: string): Promise<void> {
     const path = join(this.o.dir, pod, container, log);
     if (this.files.has(path) || this.skipped.has(path)) return;
-    const info = placeCriLog(pod, container, this.o.logRateLimit);
+    const m = POD_DIR.exec(pod);
+    let meta: PodLabels | undefined;
+    if (m && this.o.kubernetes) {
+      try {
+        meta = await this.metadata(this.o.kubernetes, m[1] as string, m[2] as string, m[3] as string);
+      } catch (err) {
+        // Placing it by the path alone could put it in another tenant than its namespace's label names: wait.
+        if (!this.unanswered.has(pod))
+          this.logger.warn({ pod, err: (err as Error).message }, "no pod metadata from the Kubernetes API yet; will ask again");
+        this.unanswered.add(pod);
+        return;
+      }
+      this.unanswered.delete(pod);
+    }
+    const info = placeCriLog(pod, container, this.o.logRateLimit, meta);
     if (!info) {
       this.skipped.add(path);
-      this.logger.warn({ path }, "skipping a CRI log whose namespace or container is not a valid name");
+      this.logger.warn({ path }, "skipping a CRI log whose tenant, app or process is not a valid name (from its path or labels)");
       return;
     }
     const sink = new InstanceSink(info, this.publisher.channel(info.tenant, info.app), this.counters, "cri");
@@ -117,7 +154,6 @@ export class CriSource {
       onOversize: () => this.counters.drop("oversize"),
     });
     let metrics: MetricsTarget | undefined;
-    const m = POD_DIR.exec(pod);
     if (this.o.cgroupRoot && m) {
       const place = { dir: this.o.dir, podDir: pod, namespace: m[1] as string, pod: m[2] as string, uid: m[3] as string, container, log };
       const reader = new CriContainerMetrics(place, join(dirname(this.o.dir), "containers"), this.o.cgroupRoot);
@@ -127,5 +163,11 @@ export class CriSource {
     this.files.set(path, { tailer, metrics });
     tailer.start();
     this.logger.info({ path, tenant: info.tenant, app: info.app }, "following CRI log");
+  }
+
+  /** The namespace's and pod's labels; a pod already gone from the API server keeps the path's mapping. */
+  private async metadata(k: KubernetesMetadata, namespace: string, pod: string, uid: string): Promise<PodLabels> {
+    const [ns, p] = await Promise.all([k.namespace(namespace), k.pod(namespace, pod, uid)]);
+    return { namespace: ns === "gone" ? {} : ns.labels, pod: p === "gone" ? {} : p.labels };
   }
 }
