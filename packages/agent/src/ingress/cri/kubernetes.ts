@@ -13,15 +13,38 @@ export class KubernetesApiError extends Error {
 }
 
 const TIMEOUT_MS = 5000;
+/** How long an answer is reused: a relabelled namespace or pod places new logs after at most this long. */
+const CACHE_MS = 5 * 60_000;
+/** Most answers kept: a node sees many pods over its life, and each is asked for only when its logs appear. */
+const CACHE_MAX = 10_000;
+
+/** Answers by key, each kept CACHE_MS, the oldest dropped past CACHE_MAX. */
+class Answers {
+  private readonly m = new Map<string, { at: number; v: Lookup }>();
+
+  get(key: string): Lookup | undefined {
+    const hit = this.m.get(key);
+    if (hit && performance.now() - hit.at < CACHE_MS) return hit.v;
+    this.m.delete(key);
+    return undefined;
+  }
+
+  set(key: string, v: Lookup): Lookup {
+    this.m.set(key, { at: performance.now(), v });
+    if (this.m.size > CACHE_MAX) this.m.delete(this.m.keys().next().value as string);
+    return v;
+  }
+}
 
 /**
  * Reads namespaces' and pods' labels from the Kubernetes API with the pod's service account (`<saDir>/token`, and
- * `<saDir>/ca.crt` for https), for the CRI source's label overrides (docs/KUBERNETES.md). One GET per namespace and
- * per pod, cached: a placement is decided once, when the pod's log first appears.
+ * `<saDir>/ca.crt` for https), for the CRI source's label overrides (docs/KUBERNETES.md). A placement is decided
+ * once per log file, when it appears; answers are reused for a few minutes, so a pod's containers and restarts
+ * cost one GET each for the pod and its namespace.
  */
 export class KubernetesMetadata {
-  private readonly namespaces = new Map<string, Lookup>();
-  private readonly pods = new Map<string, Lookup>();
+  private readonly namespaces = new Answers();
+  private readonly pods = new Answers();
 
   constructor(
     private readonly api: string,
@@ -32,9 +55,7 @@ export class KubernetesMetadata {
     const hit = this.namespaces.get(name);
     if (hit) return hit;
     const got = await this.get(`/api/v1/namespaces/${encodeURIComponent(name)}`);
-    const r: Lookup = got === undefined ? "gone" : { labels: labelsOf(got) };
-    this.namespaces.set(name, r);
-    return r;
+    return this.namespaces.set(name, got === undefined ? "gone" : { labels: labelsOf(got) });
   }
 
   /** The pod's labels, when the API server's pod of that name is the one with this uid. */
@@ -43,15 +64,8 @@ export class KubernetesMetadata {
     const hit = this.pods.get(key);
     if (hit) return hit;
     const got = await this.get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`);
-    const r: Lookup =
-      got === undefined || (got.metadata as { uid?: unknown } | undefined)?.uid !== uid ? "gone" : { labels: labelsOf(got) };
-    this.pods.set(key, r);
-    return r;
-  }
-
-  /** Forgets a pod that is gone from the log directory. */
-  forget(namespace: string, name: string, uid: string): void {
-    this.pods.delete(`${namespace}/${name}/${uid}`);
+    const mine = got !== undefined && (got.metadata as { uid?: unknown } | undefined)?.uid === uid;
+    return this.pods.set(key, mine ? { labels: labelsOf(got) } : "gone");
   }
 
   /** The object at `path`, or undefined on 404. */
