@@ -162,6 +162,13 @@ describe("deploy/kubernetes/nats/values.yaml", () => {
     });
     api.listen(0, "127.0.0.1");
     await once(api, "listening");
+    // The Tailrace image, whose node runs the script: the one the manifests run.
+    const images = new Set(
+      kustomize(new URL("../deploy/kubernetes/base", import.meta.url).pathname).flatMap(
+        (o) => o.spec?.template?.spec.containers.map((c) => c.image) ?? [],
+      ),
+    );
+    expect([...images]).toEqual([initContainer().image]);
     const fromPod = Object.fromEntries((initContainer().env as EnvVar[]).map((e) => [e.name, e.value ?? ""]));
     expect(fromPod).toMatchObject({
       SA_DIR: "/var/run/secrets/kubernetes.io/serviceaccount",
