@@ -235,9 +235,16 @@ describe("deploy/kubernetes/nats/values.yaml", () => {
         ...cluster.merge,
         tls: { cert_file: join(tls, "route.pem"), key_file: join(tls, "route.key"), ca_file: join(tls, "ca.pem"), ...cluster.tls.merge },
       };
+      // What the chart's files/config/config.yaml and jetstream.yaml write with these values, then the merges.
+      const chartJetstream = {
+        max_memory_store: 0,
+        store_dir: join(n.dir, "data"),
+        max_file_store: `<< ${jetstream.fileStore.pvc.size} >>`,
+      };
       const conf =
-        `server_name: ${n.name}\nport: ${n.port}\nhttp_port: ${n.http}\n` +
-        natsConf({ jetstream: { store_dir: join(n.dir, "data"), ...jetstream.merge }, cluster: clusterBlock }) +
+        `server_name: ${n.name}\nlame_duck_grace_period: 10s\nlame_duck_duration: 30s\npid_file: ${join(n.dir, "nats.pid")}\n` +
+        `port: ${n.port}\nhttp_port: ${n.http}\n` +
+        natsConf({ jetstream: { ...chartJetstream, ...jetstream.merge }, cluster: clusterBlock }) +
         natsConf(values.config.merge);
       writeFileSync(join(n.dir, "nats-config", "nats.conf"), conf);
       const child = spawn(natsServerBin(), ["--config", join(n.dir, "nats-config", "nats.conf")], {
@@ -256,6 +263,8 @@ describe("deploy/kubernetes/nats/values.yaml", () => {
       const varz = (await (await fetch(`http://127.0.0.1:${n.http}/varz`)).json()) as { tags?: string[]; cluster?: { name?: string } };
       expect(varz.tags).toEqual([`${ZONE_TAG}:${n.zone}`]);
       expect(varz.cluster?.name).toBe(CLUSTER_NAME);
+      const js = (await (await fetch(`http://127.0.0.1:${n.http}/jsz`)).json()) as { config?: { max_storage?: number } };
+      expect(js.config?.max_storage, "the volume's size, as nats-server 2.9 reads it").toBe(10 * 1024 ** 3);
       expect(((await (await fetch(`http://127.0.0.1:${n.http}/routez`)).json()) as { num_routes: number }).num_routes).toBe(2);
       // The chart's readiness and liveness probes.
       for (const q of ["js-server-only", "js-enabled-only"])
