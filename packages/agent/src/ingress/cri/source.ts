@@ -28,6 +28,8 @@ export interface CriSourceOptions {
 /** `<namespace>_<pod>_<uid>`: namespaces and uids hold no `_`, pod names may. */
 const POD_DIR = /^([a-z0-9-]+)_(.+)_([0-9a-f-]+)$/;
 const LOG = /^\d+\.log$/;
+/** How long the Kubernetes API is left alone after it failed to answer. */
+const API_RETRY_MS = 1000;
 
 /** What the Kubernetes API says of a CRI log's namespace and pod (TAILRACE_KUBERNETES_API). */
 export interface PodLabels {
@@ -71,6 +73,7 @@ export class CriSource {
   private readonly skipped = new Set<string>();
   /** Pods whose metadata the API server did not give, warned about once each; they are asked for again at each scan. */
   private readonly unanswered = new Set<string>();
+  private apiRetryAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
 
@@ -123,6 +126,9 @@ export class CriSource {
     const m = POD_DIR.exec(pod);
     let meta: PodLabels | undefined;
     if (m && this.o.kubernetes) {
+      // After a failure, the next question waits a moment: with the API server down, a scan would otherwise wait out
+      // one timeout per new pod.
+      if (performance.now() < this.apiRetryAt) return;
       try {
         meta = await this.metadata(this.o.kubernetes, m[1] as string, m[2] as string, m[3] as string);
       } catch (err) {
@@ -130,6 +136,7 @@ export class CriSource {
         if (!this.unanswered.has(pod))
           this.logger.warn({ pod, err: (err as Error).message }, "no pod metadata from the Kubernetes API yet; will ask again");
         this.unanswered.add(pod);
+        this.apiRetryAt = performance.now() + API_RETRY_MS;
         return;
       }
       this.unanswered.delete(pod);
