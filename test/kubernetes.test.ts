@@ -79,6 +79,18 @@ describe("deploy/kubernetes", () => {
     }
   });
 
+  it("kubernetes - every container drops all capabilities on a read-only root; only the agent runs as root, to read the kubelet's files", () => {
+    for (const { w, c } of tailrace(zones)) {
+      const sc = c.securityContext;
+      expect(sc, w.metadata.name).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+      });
+      expect(sc?.runAsNonRoot, w.metadata.name).toBe(command(c) !== "agent");
+    }
+  });
+
   it("kubernetes - liveness probes /healthz and readiness probes /readyz, on the port each process listens on", () => {
     for (const { w, c } of tailrace(zones)) {
       const config = loadConfigOf(command(c), c.args ?? [], envOf(c));

@@ -148,6 +148,19 @@ describe("deploy/kubernetes/nats/values.yaml", () => {
     });
   });
 
+  it("kubernetes - the init container's ServiceAccount (the chart's, named after the release) may get nodes, and nothing more", () => {
+    expect(values.serviceAccount.enabled).toBe(true);
+    const extra = values.extraResources as Values[];
+    const role = extra.find((o) => o.kind === "ClusterRole");
+    const binding = extra.find((o) => o.kind === "ClusterRoleBinding");
+    expect(role?.rules).toEqual([{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }]);
+    expect(binding?.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role?.metadata.name });
+    // The chart names its ServiceAccount after the release (fullnameOverride); the manifests' namespace is tailrace.
+    expect(binding?.subjects).toEqual([{ kind: "ServiceAccount", name: values.fullnameOverride, namespace: "tailrace" }]);
+    // The script reads the node name the downward API gives.
+    expect(initContainer().env).toContainEqual({ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
+  });
+
   it("kubernetes - the zone init script tags the server with its node's zone, as deploy/nats/nats-N.conf does, and fails without one", async () => {
     const tmp = await tempDir("k8s-zone-");
     const pki = await makeTestPki(tmp.path);
