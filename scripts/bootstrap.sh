@@ -36,6 +36,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# test/kubernetes.test.ts renders deploy/kubernetes with kubectl (not a Debian package here); say so early.
+if [ "$want_test" = 1 ] && ! command -v kubectl >/dev/null 2>&1; then
+  log "kubectl is missing: test/kubernetes.test.ts will fail until it is installed"
+fi
 log "installing workspace packages"
 pnpm install --frozen-lockfile --reporter=silent
 log "building"

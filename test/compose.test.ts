@@ -1,10 +1,7 @@
-import { readFileSync } from "node:fs";
-import { agentSpec } from "@tailrace/agent";
-import { CLUSTER_NAME, COMMAND_NAMES, knownSettings, ROUTE_USER, ZONE_TAG, ZONES } from "@tailrace/cli";
-import { dopplerSpec } from "@tailrace/doppler";
-import { drainerSpec } from "@tailrace/drainer";
+import { CLUSTER_NAME, COMMAND_NAMES, ROUTE_USER, ZONE_TAG, ZONES } from "@tailrace/cli";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { natsUsers, repoFile, requiredSettings, SETTINGS } from "./deploy_helpers.js";
 
 interface Service {
   image?: string;
@@ -16,14 +13,10 @@ interface Service {
 }
 
 const NATS_CONF = "deploy/nats/nats.conf";
-const CLUSTER_CONF = readFileSync(new URL("../deploy/nats/cluster.conf", import.meta.url), "utf8");
-const nodeConf = (name: string) => readFileSync(new URL(`../deploy/nats/${name}.conf`, import.meta.url), "utf8");
-const AUTH_CONF = readFileSync(new URL("../deploy/nats/auth.conf", import.meta.url), "utf8");
+const CLUSTER_CONF = repoFile("deploy/nats/cluster.conf");
+const nodeConf = (name: string) => repoFile(`deploy/nats/${name}.conf`);
 
-/** `{ user: NAME, password: $VAR ... }` entries of auth.conf, as user → password variable. */
-const natsUsers = new Map([...AUTH_CONF.matchAll(/\{\s*user:\s*(\w+),\s*password:\s*\$(\w+)/g)].map((m) => [m[1], m[2]]));
-
-const compose = parse(readFileSync(new URL("../docker-compose.yml", import.meta.url), "utf8"), { merge: true }) as {
+const compose = parse(repoFile("docker-compose.yml"), { merge: true }) as {
   services: Record<string, Service>;
 };
 
@@ -58,18 +51,15 @@ describe("docker-compose.yml", () => {
       const cmd = svc.command?.[0];
       expect(COMMAND_NAMES, `${name} runs ${cmd}`).toContain(cmd);
       for (const key of Object.keys(svc.environment ?? {})) {
-        expect([...knownSettings, "NATS_URL"], `${name} sets ${key}`).toContain(key);
+        expect(SETTINGS, `${name} sets ${key}`).toContain(key);
       }
-      const spec = cmd === "doppler" ? dopplerSpec : cmd === "agent" ? agentSpec : cmd === "drainer" ? drainerSpec : {};
-      for (const [key, setting] of Object.entries(spec)) {
-        if (!("default" in setting)) expect(svc.environment, `${name} must set required ${key}`).toHaveProperty(key);
-      }
+      for (const key of requiredSettings(cmd)) expect(svc.environment, `${name} must set required ${key}`).toHaveProperty(key);
       for (const dep of svc.depends_on ?? []) expect(compose.services).toHaveProperty(dep);
     }
   });
 
   it("compose - every NATS node loads deploy/nats/nats.conf and gets every password its auth.conf and cluster.conf read", () => {
-    expect(readFileSync(new URL(`../${NATS_CONF}`, import.meta.url), "utf8")).toMatch(/^include auth\.conf$/m);
+    expect(repoFile(NATS_CONF)).toMatch(/^include auth\.conf$/m);
     expect([...natsUsers.keys()].sort()).toEqual(["admin", "agent", "doppler", "drainer", "sys"]);
     const nats = Object.entries(compose.services).filter(([name]) => name.startsWith("nats-"));
     for (const [name, svc] of nats) {

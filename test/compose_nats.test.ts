@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { freePort, natsServerBin, tempDir, waitFor } from "@tailrace/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { waitForMetaLeader } from "./deploy_helpers.js";
 
 const DEPLOY = new URL("../deploy/nats/", import.meta.url).pathname;
 const compose = parse(readFileSync(new URL("../docker-compose.yml", import.meta.url), "utf8"), { merge: true }) as {
@@ -81,31 +82,10 @@ describe("docker-compose.yml's NATS cluster", () => {
       child.stderr?.on("data", (d: Buffer) => logs.set(n.name, (logs.get(n.name) + d.toString()).slice(-20_000)));
       children.push(child);
     }
-    const jsz = async (n: Node) => {
-      try {
-        return (await (await fetch(`http://127.0.0.1:${n.httpPort}/jsz`)).json()) as {
-          meta_cluster?: { leader?: string; cluster_size?: number };
-        };
-      } catch {
-        return undefined;
-      }
-    };
-    await waitFor(
-      "one JetStream meta leader that all three nodes see",
-      async () => {
-        const seen = await Promise.all(nodes.map(jsz));
-        const leader = seen[0]?.meta_cluster?.leader;
-        return (
-          leader !== undefined &&
-          leader !== "" &&
-          seen.every((j) => j?.meta_cluster?.leader === leader && j.meta_cluster.cluster_size === 3)
-        );
-      },
-      45_000,
-      250,
-    ).catch((e) => {
-      throw new Error(`${(e as Error).message}\n${[...logs].map(([k, v]) => `--- ${k}\n${v.slice(-3000)}`).join("\n")}`);
-    });
+    await waitForMetaLeader(
+      nodes.map((n) => n.httpPort),
+      logs,
+    );
     for (const n of nodes) {
       const varz = (await (await fetch(`http://127.0.0.1:${n.httpPort}/varz`)).json()) as { tags?: string[]; server_name?: string };
       expect(varz.server_name).toBe(n.name);

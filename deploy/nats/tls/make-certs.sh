@@ -2,7 +2,8 @@
 # Makes the certificates the compose cluster's routes use (deploy/nats/cluster.conf): a CA (ca.pem, ca.key) and one
 # route certificate for the three nodes (route.pem, route.key), EC P-256, in DIR (default: this folder, which
 # docker-compose.yml mounts at /etc/nats/tls). Each node is both server and client of its peers, so the certificate
-# carries both usages, and it names every node's host (nats-1..3) as the routes dial them. An existing CA is kept,
+# carries both usages, and it names every node's host as the routes dial them: nats-1..3 for compose, and
+# nats-N.nats-headless (namespace tailrace) for Kubernetes (docs/KUBERNETES.md). An existing CA is kept,
 # so running it again renews the route certificate only.
 #
 #   sh deploy/nats/tls/make-certs.sh            # then: docker compose up
@@ -20,7 +21,7 @@ if [ ! -f ca.pem ] || [ ! -f ca.key ]; then
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 fi
 cat > route.ext <<'EXT'
-subjectAltName=DNS:nats-1,DNS:nats-2,DNS:nats-3,DNS:localhost,IP:127.0.0.1
+subjectAltName=DNS:nats-1,DNS:nats-2,DNS:nats-3,DNS:*.nats-headless,DNS:*.nats-headless.tailrace.svc,DNS:*.nats-headless.tailrace.svc.cluster.local,DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth,clientAuth
 basicConstraints=critical,CA:FALSE
 EXT

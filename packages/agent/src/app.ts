@@ -18,6 +18,7 @@ import { connectNats, INSTRUMENTS, type Logger, type NatsConnection, natsSecurit
 import { type AgentConfig, parseHostPort } from "./config.js";
 import { AppClaims } from "./egress/claims.js";
 import { type AppChannel, NatsPublisher } from "./egress/nats.js";
+import { KubernetesMetadata } from "./ingress/cri/kubernetes.js";
 import { CriSource } from "./ingress/cri/source.js";
 import { DockerSource } from "./ingress/docker/source.js";
 import { CheckpointStore } from "./ingress/file/checkpoint.js";
@@ -117,9 +118,18 @@ export class Agent {
     }
     if (this.usableDir("CRI", c.TAILRACE_CRI_DIR)) {
       this.cri = new CriSource(
-        { ...files, dir: c.TAILRACE_CRI_DIR, logRateLimit: c.TAILRACE_LOG_RATE_LIMIT },
+        {
+          ...files,
+          dir: c.TAILRACE_CRI_DIR,
+          logRateLimit: c.TAILRACE_LOG_RATE_LIMIT,
+          cgroupRoot: this.cgroupRoot,
+          kubernetes: c.TAILRACE_KUBERNETES_API
+            ? new KubernetesMetadata(c.TAILRACE_KUBERNETES_API, c.TAILRACE_KUBERNETES_SA_DIR)
+            : undefined,
+        },
         publisher,
         checkpoints,
+        collector,
         this.counters,
         this.logger.child({ source: "cri" }),
       );

@@ -59,6 +59,15 @@ export const agentSpec = {
   TAILRACE_AGENT_HTTP_ADDR: hostPort("host:port of the agent's /healthz, /readyz and /metrics (`off` to disable)", "127.0.0.1:9466"),
   TAILRACE_DOCKER_DIR: str("Docker's containers directory (json-file logs); skipped when it does not exist", "/var/lib/docker/containers"),
   TAILRACE_CRI_DIR: str("the kubelet's pod log directory (CRI logs); skipped when it does not exist", "/var/log/pods"),
+  TAILRACE_KUBERNETES_API: url(
+    "Kubernetes API server (e.g. https://kubernetes.default.svc); with it, CRI logs take their tenant from the namespace's tailrace.tenant label and app, process, instance and rate limit from the pod's labels",
+    ["https:", "http:"],
+    "",
+  ),
+  TAILRACE_KUBERNETES_SA_DIR: str(
+    "service account directory (token, ca.crt) for TAILRACE_KUBERNETES_API",
+    "/var/run/secrets/kubernetes.io/serviceaccount",
+  ),
   TAILRACE_STATE_DIR: str("where read offsets (checkpoints) are kept", defaultStateDir),
   TAILRACE_CGROUP_ROOT: str("cgroup v2 mount to read container metrics from; empty finds it in /proc/self/mountinfo", ""),
   TAILRACE_SYSLOG_ADDR: hostPort("host:port of the syslog listeners, UDP and TCP (`off` or empty: none)", ""),

@@ -36,4 +36,24 @@ describe("CriDecoder", () => {
     });
     expect(placeCriLog("not-a-pod-dir", "api", 0)).toBeUndefined();
   });
+
+  it("cri mapping - the namespace's tailrace.tenant label and the pod's labels override; a pod's own tenant label does not", () => {
+    const pod = { "tailrace.app": "shop", "tailrace.process": "worker", "tailrace.instance": "w-0", "tailrace.log_rate_limit": "4096" };
+    expect(placeCriLog("team-a_api-7d9f-x_0b1c-2d3e", "api", 0, { namespace: { "tailrace.tenant": "acme" }, pod })).toEqual({
+      tenant: "acme",
+      app: "shop",
+      processType: "worker",
+      instanceId: "w-0",
+      logRateLimit: 4096,
+    });
+    // Tenants create pods; only the operator labels namespaces.
+    expect(placeCriLog("team-a_api-x_0b1c", "api", 7, { namespace: {}, pod: { "tailrace.tenant": "other" } })).toMatchObject({
+      tenant: "team-a",
+      app: "api",
+      logRateLimit: 7,
+    });
+    expect(placeCriLog("team-a_api-x_0b1c", "api", 0, { namespace: {}, pod: { "tailrace.app": "no.dots" } })).toBeUndefined();
+    expect(placeCriLog("team-a_api-x_0b1c", "api", 0, { namespace: { "tailrace.tenant": "a b" }, pod: {} })).toBeUndefined();
+    expect(placeCriLog("team-a_api-x_0b1c", "api", 0, { namespace: {}, pod: { "tailrace.log_rate_limit": "fast" } })).toBeUndefined();
+  });
 });

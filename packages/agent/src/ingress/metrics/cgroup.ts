@@ -52,6 +52,26 @@ export function dockerCgroupDirs(root: string, id: string): string[] {
   return [join(root, "system.slice", `docker-${id}.scope`), join(root, "docker", id)];
 }
 
+const QOS = ["", "burstable", "besteffort"] as const;
+
+/**
+ * Where the kubelet puts a CRI container's cgroup under a v2 root, for each QoS class (Guaranteed pods sit directly
+ * under kubepods): the systemd driver's `kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid with _>.slice/
+ * <runtime>-<id>.scope` (containerd's `cri-containerd-`, CRI-O's `crio-`), then the cgroupfs driver's
+ * `kubepods/<qos>/pod<uid>/<id>`.
+ */
+export function kubepodsCgroupDirs(root: string, podUid: string, id: string): string[] {
+  const uid = podUid.replaceAll("-", "_");
+  const systemd = QOS.flatMap((q) => {
+    const pod = q
+      ? join("kubepods.slice", `kubepods-${q}.slice`, `kubepods-${q}-pod${uid}.slice`)
+      : join("kubepods.slice", `kubepods-pod${uid}.slice`);
+    return [join(root, pod, `cri-containerd-${id}.scope`), join(root, pod, `crio-${id}.scope`)];
+  });
+  const cgroupfs = QOS.map((q) => join(root, "kubepods", q, `pod${podUid}`, id));
+  return [...systemd, ...cgroupfs];
+}
+
 /** The cgroup v2 mount point, from /proc/self/mountinfo: `/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts. */
 export async function findCgroupRoot(): Promise<string | undefined> {
   const info = await readText("/proc/self/mountinfo");
