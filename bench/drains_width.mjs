@@ -108,6 +108,8 @@ async function waitReady(port) {
   throw new Error("drainer not ready");
 }
 
+const step = (drains, what) => process.stderr.write(`[drains_width] ${drains} drains: ${what}\n`);
+
 async function point(drains, rsyslogs) {
   const nats = await startNatsServer();
   const doppler = await startDoppler(nats.url);
@@ -121,9 +123,12 @@ async function point(drains, rsyslogs) {
   // One app with five drains, each to another receiver (a different URL each).
   for (let k = 0; k < 5; k++) await store.add("bench", "multi", `syslog://127.0.0.1:${port(k)}?n=${drains}&k=${k}`, 5);
   const bindMs = performance.now() - t0;
+  step(drains, `bound in ${Math.round(bindMs)} ms`);
   const a = startDrainer(nats.url, "bench-a");
   await waitReady(a.port);
-  const { pub, close } = await agentPublisher(nats.url);
+  step(drains, "drainer ready");
+  const { pub, nc: pubNc } = await agentPublisher(nats.url);
+  step(drains, "publishing");
   const follow = follower(rsyslogs.map((r) => r.outFile));
   const senders = [...apps, "multi", "late"];
   const tags = (app) => ({ tenant: "bench", app_name: app, source_type: "APP/PROC/WEB", process_type: "web" });
@@ -171,6 +176,7 @@ async function point(drains, rsyslogs) {
   const sentPerApp = seq;
   const publishSecs = (performance.now() - started) / 1000;
   await pub.stop(30_000);
+  step(drains, "published; waiting for every line");
   // Every drained app's lines: all of them for the bound apps, and those since its binding for "late".
   const want = [...apps.map((app, i) => `${i % RECEIVERS}:${app}`), ...Array.from({ length: 5 }, (_, k) => `${k}:multi`)];
   const deadline = Date.now() + (SMALL ? 60_000 : 180_000);
@@ -223,7 +229,7 @@ async function point(drains, rsyslogs) {
     rawNatsMsgsPerSec: raw.msgsPerSec,
   };
   b.child.kill("SIGTERM");
-  await close();
+  await pubNc.close();
   await nc.close();
   await doppler.stop();
   await nats.stop();

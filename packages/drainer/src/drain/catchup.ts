@@ -7,7 +7,7 @@
  * It heals itself as the runtime's StreamReader does: a fetch that fails, a consumer that is gone, or one that does
  * not answer (placed on a dead or frozen node) makes a new one right after the last batch delivered.
  */
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream } from "@nats-io/jetstream";
+import { AckPolicy, type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DRAIN_STREAM } from "@tailrace/envelope";
 import { type Logger, QUICK_TIMEOUT_MS, quickJetStream, type ReaderMessage, type ReaderStart, replicaBehind } from "@tailrace/runtime";
@@ -45,6 +45,8 @@ export class CatchUp {
   /** Since when (ms) it has had no working consumer; 0 while it has one. */
   degradedSince = 0;
   private name = "";
+  /** The client's handle on the consumer named `name` (looked up once per consumer, not per fetch). */
+  private consumer: Consumer | undefined;
   private stopped = false;
   private readonly js: JetStreamClient;
   private readonly sleeper = new Sleeper();
@@ -79,6 +81,7 @@ export class CatchUp {
       return;
     }
     this.name = ci.name;
+    this.consumer = undefined;
     if (ci.num_pending === 0) this.markCaughtUp();
   }
 
@@ -126,6 +129,7 @@ export class CatchUp {
         }
         const old = this.name;
         this.name = "";
+        this.consumer = undefined;
         if (old) this.o.jsm.consumers.delete(DRAIN_STREAM, old).catch(() => undefined);
         const base = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)] as number;
         await this.sleeper.sleep(base / 2 + Math.random() * base);
@@ -137,7 +141,8 @@ export class CatchUp {
   private async fetch(n: number): Promise<void> {
     if (!this.name) throw new Error("no consumer");
     this.fetchedAt = Date.now();
-    const consumer = await this.js.consumers.get(DRAIN_STREAM, this.name);
+    this.consumer ??= await this.js.consumers.get(DRAIN_STREAM, this.name);
+    const consumer = this.consumer;
     const messages = await consumer.fetch({ max_messages: n, expires: FETCH_EXPIRES_MS });
     let got = 0;
     for await (const m of messages) {
