@@ -49,7 +49,7 @@ export function verdictOf(status: number, headers: IncomingHttpHeaders, count: n
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
   const v = value?.trim();
   if (!v) return undefined;
-  const ms = /^\d{1,10}$/.test(v) ? Number(v) * 1000 : Date.parse(v) - now;
+  const ms = /^\d{1,10}$/.test(v) ? Number(v) * 1000 : /^[A-Za-z]{3}, /.test(v) ? Date.parse(v) - now : Number.NaN;
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS) : undefined;
 }
 
