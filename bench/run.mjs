@@ -15,6 +15,8 @@ const SCENARIOS = {
   metrics_scrape: { file: "./metrics_scrape.mjs", title: "Doppler: scraping a tenant with 1,000 instances × 10 metrics" },
   console_render: { file: "./console_render.mjs", title: "Web console in headless Chromium at 5,000 lines/s" },
   cluster: { file: "./cluster.mjs", title: "Cluster (3 nodes, R3)" },
+  nats_width: { file: "./nats_width.mjs", title: "nats-server 2.9: a stream per drained app vs a consumer per drain" },
+  drains_width: { file: "./drains_width.mjs", title: "Drains at width: 1 to 5,000 drains on one drainer" },
 };
 
 const args = process.argv.slice(2);

@@ -20,6 +20,7 @@ import { ensureDrainBuffer } from "./drain/buffer.js";
 import { Feed } from "./drain/feed.js";
 import { DrainRunner, type RunnerDeps } from "./drain/runner.js";
 import { Shards, shardOf } from "./drain/shards.js";
+import { Slots } from "./drain/slots.js";
 import type { DrainStats } from "./drain/stats.js";
 import { startHttp } from "./http.js";
 import { type Binding, bindingKey, DrainStore, parseBinding } from "./store/bindings.js";
@@ -28,6 +29,8 @@ import { Leases } from "./store/leases.js";
 
 const STOP_GRACE_MS = 5000;
 const CHECKPOINT_EVERY_MS = 1000;
+/** Catch-up consumers made at once: a takeover of thousands of drains asks NATS for them a few dozen at a time. */
+const CATCHUPS_AT_ONCE = 32;
 
 export class Drainer {
   readonly id: string;
@@ -85,6 +88,7 @@ export class Drainer {
       js: jetstream(this.nc),
       jsm,
       feed: this.feed,
+      slots: new Slots(CATCHUPS_AT_ONCE),
       guard: new AddressGuard(c.TAILRACE_DRAIN_ALLOW_CIDRS),
       logger: log,
       noticeIntervalMs: c.TAILRACE_DRAIN_NOTICE_INTERVAL,

@@ -30,6 +30,7 @@ import { CatchUp, MAX_FETCH } from "./catchup.js";
 import type { Feed, FeedListener } from "./feed.js";
 import { Progress } from "./progress.js";
 import { SeqQueue } from "./seqs.js";
+import type { Slots } from "./slots.js";
 import type { DrainStats } from "./stats.js";
 
 /** How often a drain off the feed checks whether batches it waits for are gone from the buffer. */
@@ -48,6 +49,8 @@ export interface PipelineDeps {
   nc: NatsConnection;
   jsm: JetStreamManager;
   feed: Feed;
+  /** Bounds how many catch-up consumers this drainer makes at once (a takeover of thousands of drains). */
+  slots: Slots;
   logger: Logger;
   settings: PipelineSettings;
   /** Called with the number of envelopes (or, for batches the buffer dropped unread, NATS messages) given up. */
@@ -169,7 +172,9 @@ export class Pipeline implements FeedListener {
         },
       });
       this.catchup = reader;
+      const give = await this.d.slots.take();
       try {
+        if (this.stopped || this.onFeed || this.catchup !== reader) return;
         await reader.start();
         this.d.trouble(undefined);
         if (this.stopped || this.onFeed || this.catchup !== reader) void reader.stop();
@@ -178,8 +183,10 @@ export class Pipeline implements FeedListener {
         if (this.catchup === reader) this.catchup = undefined;
         if (this.stopped) return;
         this.d.trouble((err as Error).message);
-        await this.sleeper.sleep(backoff.next());
+      } finally {
+        give();
       }
+      await this.sleeper.sleep(backoff.next());
     }
   }
 

@@ -15,6 +15,7 @@ import { DrainStatusWriter } from "../store/status.js";
 import type { Feed } from "./feed.js";
 import { Notices } from "./notices.js";
 import { Pipeline, type PipelineSettings, type Resume } from "./pipeline.js";
+import type { Slots } from "./slots.js";
 import type { DrainStats } from "./stats.js";
 
 export interface RunnerDeps {
@@ -22,6 +23,7 @@ export interface RunnerDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   feed: Feed;
+  slots: Slots;
   guard: AddressGuard;
   logger: Logger;
   noticeIntervalMs: number;
@@ -148,6 +150,7 @@ export class DrainRunner {
         nc: this.d.nc,
         jsm: this.d.jsm,
         feed: this.d.feed,
+        slots: this.d.slots,
         logger: this.log,
         settings: this.d.pipeline,
         onLoss: (n) => this.notices.loss(n),
