@@ -41,6 +41,8 @@ export async function startDrainStack(
     apiLogFile?: string;
     maxPerApp?: number;
     maxPerTenant?: number;
+    /** TAILRACE_DRAIN_ALLOW_PLAIN_OTLP for the drains API and the drainers. */
+    allowPlainOtlp?: boolean;
     /** The doppler's settings, and nats-server's extra arguments (e.g. a config with JetStream limits). */
     dopplerEnv?: Record<string, string>;
     natsArgs?: string[];
@@ -60,6 +62,7 @@ export async function startDrainStack(
     logger: fileLogger("test-drains-api", opts.apiLogFile),
     maxPerApp: opts.maxPerApp ?? 5,
     ...(opts.maxPerTenant ? { maxPerTenant: opts.maxPerTenant } : {}),
+    allowPlainOtlp: opts.allowPlainOtlp ?? false,
   });
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://api");
@@ -79,6 +82,7 @@ export async function startDrainStack(
     TAILRACE_DRAIN_BACKOFF_MAX: "1s",
     TAILRACE_DRAIN_NOTICE_INTERVAL: "2s",
     TAILRACE_DRAIN_CONFIRM: "200ms",
+    TAILRACE_DRAIN_ALLOW_PLAIN_OTLP: String(opts.allowPlainOtlp ?? false),
   };
   const drainers: Drainer[] = [];
   const publishers: Publisher[] = [];
@@ -118,6 +122,8 @@ export interface Publisher {
     text: string | Buffer,
     o?: { instance?: string; type?: "OUT" | "ERR"; tags?: Record<string, string> },
   ): Envelope;
+  /** Publishes any envelope (a gauge, a counter) as the agent would. */
+  envelope(tenant: string, e: Envelope): void;
   drain(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -125,10 +131,17 @@ export interface Publisher {
 export async function startPublisher(url: string): Promise<Publisher> {
   const { pub, close } = await agentPublisher(url, { bufferSize: 1_000_000, maxBatch: 512, maxInFlight: 64 });
   const channels = new Map<string, ReturnType<NatsPublisher["channel"]>>();
+  const channel = (tenant: string, sourceId: string) => {
+    let ch = channels.get(`${tenant}/${sourceId}`);
+    if (!ch) channels.set(`${tenant}/${sourceId}`, (ch = pub.channel(tenant, sourceId)));
+    return ch;
+  };
   return {
+    envelope(tenant, e) {
+      channel(tenant, e.sourceId).write(e);
+    },
     line(tenant, sourceId, text, o = {}) {
-      let ch = channels.get(`${tenant}/${sourceId}`);
-      if (!ch) channels.set(`${tenant}/${sourceId}`, (ch = pub.channel(tenant, sourceId)));
+      const ch = channel(tenant, sourceId);
       const e: Envelope = {
         timestamp: nowNs(),
         sourceId,

@@ -107,6 +107,7 @@ export class Doppler {
       logger: this.logger,
       maxPerApp: c.TAILRACE_DRAIN_MAX_PER_APP,
       maxPerTenant: c.TAILRACE_DRAIN_MAX_PER_TENANT,
+      allowPlainOtlp: c.TAILRACE_DRAIN_ALLOW_PLAIN_OTLP,
     });
     this.api = new Api({
       nc,

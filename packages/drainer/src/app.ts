@@ -4,7 +4,7 @@
  *   TAILRACE_DATA ──source (everything)──► TAILRACE_DRAINS, the drains' buffer (retention, per-app cap)
  *   KV tailrace_drains ──watch──► DrainRunner per binding, in one of 64 shards by its id
  *   KV tailrace_drain_leases: one holder per shard ──► the holder runs the shard's drains' Pipelines:
- *     one feed per drainer (every app) ──► per drain: RFC 5424 ──► writer (syslog TCP / syslog-tls / https logplex)
+ *     one feed per drainer (every app) ──► per drain: encode ──► writer (syslog TCP / syslog-tls / https logplex / OTLP)
  *     a drain that falls behind reads its app on a catch-up consumer of its own until it is back on the feed
  *   KV tailrace_drain_cursors: each shard's drains' cursors, checkpointed every second; LGR notices to tr.data.<t>.<app>.log
  */
@@ -93,6 +93,7 @@ export class Drainer {
       logger: log,
       noticeIntervalMs: c.TAILRACE_DRAIN_NOTICE_INTERVAL,
       unservedAfterMs: c.TAILRACE_DRAIN_UNSERVED_AFTER,
+      allowPlainOtlp: c.TAILRACE_DRAIN_ALLOW_PLAIN_OTLP,
       pipeline: {
         window: c.TAILRACE_DRAIN_WINDOW,
         retentionMs: c.TAILRACE_DRAIN_RETENTION,

@@ -1,4 +1,4 @@
-import { type ConfigOf, duration, int, loadConfig, natsSpec, port, type Setting, str, url } from "@tailrace/runtime";
+import { bool, type ConfigOf, duration, int, loadConfig, natsSpec, port, type Setting, str, url } from "@tailrace/runtime";
 import { parseAllowList } from "./binding/guard.js";
 
 const cidrs = (doc: string): Setting<string> => ({
@@ -19,6 +19,10 @@ export const drainsApiSpec = {
   ),
   TAILRACE_DRAIN_MAX_PER_APP: int("drains one app may have", 5, 1, 100),
   TAILRACE_DRAIN_MAX_PER_TENANT: int("drains one tenant may have over all its apps", 100, 1, 100_000),
+  TAILRACE_DRAIN_ALLOW_PLAIN_OTLP: bool(
+    "accept otlp+http:// drains (OTLP in clear text, e.g. to a collector inside the cluster); otherwise the drains API refuses them with a 400 and drainers skip them",
+    false,
+  ),
 };
 
 /** Every setting of the drainer, in one place. docs/CONFIGURATION.md is generated from this. */
@@ -76,9 +80,14 @@ export const drainerSpec = {
     10_000,
   ),
   TAILRACE_DRAIN_NOTICE_INTERVAL: duration("least time between two LGR error (or loss) lines of one drain", 60_000),
-  TAILRACE_DRAIN_HTTP_BATCH_BYTES: int("bytes an HTTPS drain batch grows to before it is sent", 500 * 1024, 1024, 16 * 1024 * 1024),
-  TAILRACE_DRAIN_HTTP_FLUSH: duration("longest an HTTPS drain batch waits before it is sent", 1000),
-  TAILRACE_DRAIN_HTTP_TIMEOUT: duration("timeout of one HTTPS drain request", 30_000),
+  TAILRACE_DRAIN_HTTP_BATCH_BYTES: int(
+    "bytes an HTTPS or OTLP drain batch grows to before it is sent (for OTLP, before encoding and gzip)",
+    500 * 1024,
+    1024,
+    16 * 1024 * 1024,
+  ),
+  TAILRACE_DRAIN_HTTP_FLUSH: duration("longest an HTTPS or OTLP drain batch waits before it is sent", 1000),
+  TAILRACE_DRAIN_HTTP_TIMEOUT: duration("timeout of one HTTPS or OTLP drain request", 30_000),
 };
 
 export type DrainerConfig = ConfigOf<typeof drainerSpec>;

@@ -5,8 +5,8 @@ import { knownSettings } from "../settings.js";
 import { untilSignal } from "../signals.js";
 
 export const drainerUsage = `tailrace drainer [--port P]
-  Runs a drainer: delivers every app's drains (syslog, syslog-tls, https) from NATS. Run several; they share the
-  drains, one writer per drain, and take over from one that dies. Configured from the environment.`;
+  Runs a drainer: delivers every app's drains (syslog, syslog-tls, https, OTLP) from NATS. Run several; they share
+  the drains, one writer per drain, and take over from one that dies. Configured from the environment.`;
 
 export async function drainer(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: "string" } } });

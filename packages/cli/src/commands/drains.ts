@@ -7,8 +7,10 @@ import { clientSettings } from "../settings.js";
 export const drainsUsage = `tailrace drains add APP URL [--drain-ca FILE] [--drain-cert FILE --drain-key FILE] [--tenant T]
 tailrace drains list APP [--json] [--tenant T]
 tailrace drains rm APP ID [--tenant T]
-  Binds the app's logs to a syslog://, syslog-tls:// or https:// (Logplex) drain, lists its drains (credentials
-  never shown) or removes one. Query parameters: drain-data=logs|metrics|all, disable-metadata=true.
+  Binds the app's logs to a syslog://, syslog-tls://, https:// (Logplex) or otlp+https:// (OTLP/HTTP) drain, lists
+  its drains (credentials never shown) or removes one. Query parameters: drain-data=logs|metrics|all,
+  disable-metadata=true, and for OTLP header-NAME=VALUE (a request header such as an API key, never shown; quote
+  the URL). See docs/DRAINS.md and docs/OTLP.md.
   --drain-ca FILE            PEM CA certificates to trust for this drain, besides the system CAs
   --drain-cert/--drain-key   PEM client certificate and key, for receivers that want mutual TLS
   --ca FILE                  CA to trust for the API itself (TAILRACE_CA)

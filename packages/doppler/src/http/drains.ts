@@ -5,7 +5,8 @@
  *   same rules as reads (resolveAccess), so another tenant's app is a 404.
  * - A new URL is checked as a drainer would use it: parseDrainUrl, then the SSRF guard on every resolved address.
  *   Anything wrong is a 400 that says what; too many drains or a duplicate is a 409.
- * - Credentials are stored (the drainer needs them) and never returned or logged: answers carry the anonymised URL.
+ * - Credentials and OTLP `header-*` values are stored (the drainer needs them) and never returned or logged: answers
+ *   carry the anonymised URL. `otlp+http://` is a 400 unless TAILRACE_DRAIN_ALLOW_PLAIN_OTLP.
  *
  * Wired into the doppler's server as `if (await drains.handle(req, res, url)) return;` before its own routes.
  */
@@ -39,6 +40,8 @@ export interface DrainsApiDeps {
   maxPerApp: number;
   /** TAILRACE_DRAIN_MAX_PER_TENANT */
   maxPerTenant?: number;
+  /** TAILRACE_DRAIN_ALLOW_PLAIN_OTLP */
+  allowPlainOtlp?: boolean;
 }
 
 export interface DrainsApi {
@@ -105,9 +108,11 @@ export function createDrainsApi(d: DrainsApiDeps): DrainsApi {
     const { principal, tenant } = await authorize(req, sourceId, q, "drains.write");
     const body = (await readBody(req)) as { url?: unknown; tls?: unknown } | null;
     if (typeof body !== "object" || body === null || typeof body.url !== "string") throw new HttpError(400, 'body must be {"url": "..."}');
-    const url = parseDrainUrl(body.url);
+    const url = parseDrainUrl(body.url, { allowPlainOtlp: d.allowPlainOtlp ?? false });
     const tls = checkDrainTls(body.tls);
-    if (tls && url.scheme === "syslog") throw new HttpError(400, "tls applies to syslog-tls:// and https:// drains only");
+    if (tls && (url.scheme === "syslog" || url.scheme === "otlp+http")) {
+      throw new HttpError(400, "tls applies to syslog-tls://, https:// and otlp+https:// drains only");
+    }
     await d.guard.resolveAndCheck(url.host);
     const b = await d.store.add(tenant, sourceId, url.raw, d.maxPerApp, tls, d.maxPerTenant);
     d.logger.info({ audit: true, sub: principal.subject, tenant, source_id: sourceId, drain: b.id, url: url.anonymized }, "drain bound");

@@ -14,6 +14,11 @@ describe("anonymize", () => {
     ["user:pass@h.example.com", "h.example.com"],
     ["not a url\r\nforged line", "not%20a%20url%0D%0Aforged%20line"],
     ["", ""],
+    [
+      "otlp+https://api.honeycomb.io?header-x-honeycomb-team=abc&drain-data=all&HEADER-X-Other=v",
+      "otlp+https://api.honeycomb.io?header-x-honeycomb-team=redacted&drain-data=all&HEADER-X-Other=redacted",
+    ],
+    ["otlp+https://h.example.com?%68eader-x=abc", "otlp+https://h.example.com?%68eader-x=redacted"],
   ])("anonymize - %j becomes %j", (raw, want) => {
     expect(anonymize(raw)).toBe(want);
   });

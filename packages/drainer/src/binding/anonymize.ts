@@ -19,7 +19,7 @@ function isSecretName(name: string): boolean {
   } catch {
     // A malformed escape: judge the name as written.
   }
-  return SECRET_PARAM.test(decoded);
+  return SECRET_PARAM.test(decoded) || /^header-/i.test(decoded);
 }
 
 function maskParam(param: string): string {

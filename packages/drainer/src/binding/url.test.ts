@@ -73,7 +73,7 @@ describe("parseDrainUrl", () => {
   it.each([
     ["", /empty/],
     ["syslog://h.example.com#x", /fragment/],
-    ["logs.example.com:514", /must start with syslog:\/\/, syslog-tls:\/\/ or https:\/\//],
+    ["logs.example.com:514", /must start with syslog:\/\/, syslog-tls:\/\/, https:\/\/ or otlp\+https:\/\//],
     ["http://h.example.com", /plain http:\/\/ drains are not supported; use https:\/\//],
     ["ftp://h.example.com", /unsupported scheme "ftp"/],
     ["syslog+tls://h.example.com", /unsupported scheme "syslog\+tls"/],
@@ -113,6 +113,81 @@ describe("parseDrainUrl", () => {
     ["https://u:%zz@h.example.com", /password has a malformed percent-encoding/],
   ])("url - %j is refused: %s", (raw, message) => {
     expect(errorOf(raw).message).toMatch(message);
+  });
+
+  it("url - otlp+https: port 443, base path without its trailing slash, headers from header-* parameters", () => {
+    const u = parseDrainUrl("otlp+https://otlp.example.com/otlp/?header-X-Api-Key=s3cr3t%20v&drain-data=all&header-dd-site=eu");
+    expect({ ...u }).toEqual({
+      scheme: "otlp+https",
+      host: "otlp.example.com",
+      port: 443,
+      path: "/otlp",
+      drainData: "all",
+      disableMetadata: false,
+      anonymized: "otlp+https://otlp.example.com/otlp/?header-X-Api-Key=redacted&drain-data=all&header-dd-site=redacted",
+    });
+    expect(u.headers).toEqual({ "x-api-key": "s3cr3t v", "dd-site": "eu" });
+    expect(JSON.stringify(u)).not.toContain("s3cr3t");
+    expect(inspect(u, { depth: 5 })).not.toContain("s3cr3t");
+    expect(Object.isFrozen(u.headers)).toBe(true);
+    const bare = parseDrainUrl("OTLP+HTTPS://alice:pw@otlp.example.com:4318");
+    expect([bare.scheme, bare.port, bare.path, bare.headers, bare.credentials?.password]).toEqual([
+      "otlp+https",
+      4318,
+      "",
+      undefined,
+      "pw",
+    ]);
+  });
+
+  it("url - otlp+http only where the operator allows it, default port 80", () => {
+    expect(errorOf("otlp+http://collector.example.com:4318").message).toBe(
+      "plain otlp+http:// drains are not allowed on this platform (TAILRACE_DRAIN_ALLOW_PLAIN_OTLP); use otlp+https://",
+    );
+    const u = parseDrainUrl("otlp+http://collector.example.com", { allowPlainOtlp: true });
+    expect([u.scheme, u.port, u.path]).toEqual(["otlp+http", 80, ""]);
+  });
+
+  it.each([
+    ["otlp+https://h.example.com/v1/logs", /the path of an OTLP drain is the endpoint's base .*\/v1\/logs and \/v1\/metrics are appended/],
+    ["otlp+https://h.example.com/otlp/v1/metrics/", /the path of an OTLP drain is the endpoint's base/],
+    ["otlp+https://h.example.com?header-=x", /must name a header/],
+    ["otlp+https://h.example.com?header-x%20y=1", /must name a header/],
+    ["otlp+https://h.example.com?header-content-type=text/plain", /header-content-type: the drain sets that header itself/],
+    ["otlp+https://h.example.com?header-Host=evil.example.com", /header-host: the drain sets that header itself/],
+    ["otlp+https://h.example.com?header-x-a=1&HEADER-X-A=2", /header-x-a is given more than once/],
+    ["otlp+https://h.example.com?header-x-api-key", /header-x-api-key needs a value/],
+    ["otlp+https://h.example.com?header-x-api-key=", /header-x-api-key needs a value/],
+    ["otlp+https://h.example.com?header-x-api-key=a%0D%0AInjected:%201", /only printable ASCII/],
+    ["otlp+https://u:p@h.example.com?header-authorization=Bearer%20t", /either user info or header-authorization/],
+    ["https://h.example.com?header-x-api-key=abc", /header-\* parameters apply to otlp\+https:\/\/ drains only/],
+    ["syslog://h.example.com?header-x-api-key=abc", /apply to otlp\+https:\/\/ drains only/],
+    [
+      "otlp+https://h.example.com?foo=1",
+      /unknown query parameter "foo"; drain URLs accept only drain-data, disable-metadata and header-\*/,
+    ],
+    ["otlp://h.example.com", /unsupported scheme "otlp": OTLP drains use OTLP\/HTTP, otlp\+https:\/\//],
+    ["otlp+grpc://h.example.com", /unsupported scheme "otlp\+grpc"/],
+    [`otlp+https://h.example.com?${Array.from({ length: 17 }, (_, i) => `header-x-${i}=v`).join("&")}`, /at most 16 header-\* parameters/],
+  ])("url - OTLP: %j is refused: %s", (raw, message) => {
+    expect(errorOf(raw).message).toMatch(message);
+  });
+
+  it("url - errors never quote a header value, whatever else is wrong", () => {
+    const secret = "Hunter2HeaderKey";
+    for (const raw of [
+      `otlp+https://h.example.com:0?header-x-api-key=${secret}`,
+      `otlp+https://h.example.com?header-x-api-key=${secret}&${secret}=1`,
+      `otlp+https://h.example.com?header-x-api-key=${secret}&drain-data=${secret}`,
+      `otlp+https://h.example.com/v1/logs?header-x-api-key=${secret}`,
+      `https://h.example.com?header-x-api-key=${secret}`,
+      `otlp+https://h.example.com?header-x-api-key=${secret}&header-x-api-key=${secret}`,
+    ]) {
+      expect(errorOf(raw).message, raw).not.toContain(secret);
+      // Where the secret is only a header's value, anonymize masks it (a parameter named like it is no header).
+      const asHeader = raw.split(`header-x-api-key=${secret}`).length;
+      if (raw.split(secret).length === asHeader) expect(anonymize(raw)).not.toContain(secret);
+    }
   });
 
   it("url - URLs over 2048 characters are refused with their length", () => {

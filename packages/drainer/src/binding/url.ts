@@ -1,6 +1,9 @@
 /**
- * Drain binding URLs: `syslog://host[:port]`, `syslog-tls://host[:port]` and `https://[user:pass@]host[:port]/path`,
- * with the query parameters `drain-data` and `disable-metadata` as Cloud Foundry has them.
+ * Drain binding URLs: `syslog://host[:port]`, `syslog-tls://host[:port]`, `https://[user:pass@]host[:port]/path` and
+ * `otlp+https://` (or, where the operator allows it, `otlp+http://`) `[user:pass@]host[:port][/base]`, with the query
+ * parameters `drain-data` and `disable-metadata` as Cloud Foundry has them, and for OTLP `header-<name>=<value>`,
+ * request headers such as API keys (issue 14). Header values are secrets like the user info: kept out of JSON and
+ * inspect, masked by {@link anonymize}, never quoted in an error.
  *
  * Every rejection is an {@link InvalidDrainUrlError} whose message the drains API returns as is. Messages may quote
  * the scheme, the host and query parameters, which all lie after the last '@' of the authority; they never quote the
@@ -12,7 +15,7 @@ import { checkHost } from "./host.js";
 
 export { anonymize } from "./anonymize.js";
 
-export type DrainScheme = "syslog" | "syslog-tls" | "https";
+export type DrainScheme = "syslog" | "syslog-tls" | "https" | "otlp+https" | "otlp+http";
 export type DrainData = "logs" | "metrics" | "all";
 
 export interface DrainCredentials {
@@ -25,7 +28,10 @@ export interface DrainUrl {
   /** Lower-cased; an IPv6 address without its brackets. */
   readonly host: string;
   readonly port: number;
-  /** The request path for `https:` (`/` when none was given); empty for the syslog schemes. */
+  /**
+   * The request path for `https:` (`/` when none was given); for OTLP the base path, without a trailing `/`, that
+   * `/v1/logs` and `/v1/metrics` are appended to (`""` when none was given); empty for the syslog schemes.
+   */
   readonly path: string;
   readonly drainData: DrainData;
   readonly disableMetadata: boolean;
@@ -34,6 +40,11 @@ export interface DrainUrl {
    * Never print it.
    */
   readonly credentials?: DrainCredentials;
+  /**
+   * OTLP request headers from `header-<name>=<value>` parameters, names lower-cased. Not enumerable, like
+   * `credentials`: the values are API keys. Never print them.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
   /** The URL exactly as given, credentials and all, for storing the binding. Not enumerable, like `credentials`. */
   readonly raw: string;
   /** {@link anonymize}d `raw`: the only form to show in logs, LGR lines and API answers. */
@@ -41,9 +52,42 @@ export interface DrainUrl {
 }
 
 export const MAX_DRAIN_URL_LENGTH = 2048;
-export const DEFAULT_PORTS: Readonly<Record<DrainScheme, number>> = { syslog: 514, "syslog-tls": 6514, https: 443 };
+export const DEFAULT_PORTS: Readonly<Record<DrainScheme, number>> = {
+  syslog: 514,
+  "syslog-tls": 6514,
+  https: 443,
+  "otlp+https": 443,
+  "otlp+http": 80,
+};
 
-const SCHEMES = "syslog://, syslog-tls:// or https://";
+export interface ParseOptions {
+  /** TAILRACE_DRAIN_ALLOW_PLAIN_OTLP: accept `otlp+http://` (OTLP in clear text). */
+  allowPlainOtlp?: boolean;
+}
+
+const SCHEMES = "syslog://, syslog-tls://, https:// or otlp+https://";
+const KNOWN: ReadonlySet<string> = new Set<DrainScheme>(["syslog", "syslog-tls", "https", "otlp+https", "otlp+http"]);
+const HEADER_PREFIX = "header-";
+/** RFC 9110 token characters: what a header name may hold. */
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+/** Headers the writer sets itself, or that would change the framing of the request. */
+const OWN_HEADERS: ReadonlySet<string> = new Set([
+  "host",
+  "content-type",
+  "content-encoding",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "te",
+  "trailer",
+  "upgrade",
+  "expect",
+  "user-agent",
+]);
+const MAX_HEADERS = 16;
+/** Paths that name a signal, which an OTLP drain appends itself. */
+const SIGNAL_PATH = /\/v1\/(?:logs|metrics|traces)\/?$/;
 const PATH = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*)*$/;
 const PARAM_NAME = /^[A-Za-z0-9._~-]{1,64}$/;
 
@@ -59,12 +103,20 @@ function decode(text: string, what: string): string {
   }
 }
 
-function parseScheme(raw: string): { scheme: DrainScheme; rest: string } {
+export function isOtlp(scheme: DrainScheme): scheme is "otlp+https" | "otlp+http" {
+  return scheme === "otlp+https" || scheme === "otlp+http";
+}
+
+function parseScheme(raw: string, opts: ParseOptions): { scheme: DrainScheme; rest: string } {
   const sep = raw.indexOf("://");
   if (sep < 0) fail(`drain URL must start with ${SCHEMES}`);
   const scheme = raw.slice(0, sep).toLowerCase();
-  if (scheme === "syslog" || scheme === "syslog-tls" || scheme === "https") return { scheme, rest: raw.slice(sep + 3) };
+  if (scheme === "otlp+http" && !opts.allowPlainOtlp) {
+    fail("plain otlp+http:// drains are not allowed on this platform (TAILRACE_DRAIN_ALLOW_PLAIN_OTLP); use otlp+https://");
+  }
+  if (KNOWN.has(scheme)) return { scheme: scheme as DrainScheme, rest: raw.slice(sep + 3) };
   if (scheme === "http") fail("plain http:// drains are not supported; use https://");
+  if (scheme === "otlp" || scheme === "otlp+grpc") fail(`unsupported scheme "${scheme}": OTLP drains use OTLP/HTTP, otlp+https://`);
   if (/^[a-z][a-z0-9+.-]{0,31}$/.test(scheme)) fail(`unsupported scheme "${scheme}": use ${SCHEMES}`);
   return fail(`drain URL must start with ${SCHEMES}`);
 }
@@ -102,7 +154,7 @@ function splitHostPort(hostport: string): { hostText: string; portText: string |
 }
 
 function parsePath(text: string, scheme: DrainScheme): string {
-  if (scheme !== "https") {
+  if (scheme !== "https" && !isOtlp(scheme)) {
     if (text !== "" && text !== "/") fail(`${scheme} drains take no path after the host and port`);
     return "";
   }
@@ -112,12 +164,36 @@ function parsePath(text: string, scheme: DrainScheme): string {
       bad === undefined ? "path has a malformed percent-encoding" : `path contains ${JSON.stringify(bad)}, which must be percent-encoded`,
     );
   }
-  return text === "" ? "/" : text;
+  if (!isOtlp(scheme)) return text === "" ? "/" : text;
+  if (SIGNAL_PATH.test(text)) {
+    fail("the path of an OTLP drain is the endpoint's base (e.g. /otlp, or none): /v1/logs and /v1/metrics are appended to it");
+  }
+  return text.replace(/\/+$/, "");
 }
 
-function parseQuery(query: string | undefined): { drainData: DrainData; disableMetadata: boolean } {
+interface Query {
+  drainData: DrainData;
+  disableMetadata: boolean;
+  headers: Record<string, string>;
+}
+
+/** One `header-<name>=<value>` parameter into `headers`; the value is never quoted in an error. */
+function addHeader(headers: Record<string, string>, param: string, value: string | undefined, scheme: DrainScheme): void {
+  if (!isOtlp(scheme)) fail("header-* parameters apply to otlp+https:// drains only");
+  const name = param.slice(HEADER_PREFIX.length).toLowerCase();
+  if (!TOKEN.test(name)) fail("a header-* parameter must name a header: letters, digits and - after header-");
+  if (OWN_HEADERS.has(name)) fail(`header-${name}: the drain sets that header itself`);
+  if (Object.hasOwn(headers, name)) fail(`header-${name} is given more than once`);
+  if (value === undefined || value === "") fail(`header-${name} needs a value (header-${name}=...)`);
+  if (/[^\x20-\x7e\t]/.test(value)) fail(`header-${name}: the value may hold only printable ASCII (percent-encode it once, not twice)`);
+  if (Object.keys(headers).length >= MAX_HEADERS) fail(`at most ${MAX_HEADERS} header-* parameters`);
+  headers[name] = value;
+}
+
+function parseQuery(query: string | undefined, scheme: DrainScheme): Query {
   let drainData: DrainData | undefined;
   let disableMetadata: boolean | undefined;
+  const headers: Record<string, string> = Object.create(null);
   for (const param of query === undefined ? [] : query.split("&")) {
     if (param === "") continue;
     const eq = param.indexOf("=");
@@ -131,12 +207,33 @@ function parseQuery(query: string | undefined): { drainData: DrainData; disableM
       if (disableMetadata !== undefined) fail("disable-metadata is given more than once");
       if (value !== "true" && value !== "false") fail("disable-metadata must be true or false");
       disableMetadata = value === "true";
+    } else if (name.toLowerCase().startsWith(HEADER_PREFIX)) {
+      addHeader(headers, name, value, scheme);
     } else {
       const quoted = PARAM_NAME.test(name) ? ` "${name}"` : "";
-      fail(`unknown query parameter${quoted}; drain URLs accept only drain-data and disable-metadata`);
+      const otlp = isOtlp(scheme) ? ", disable-metadata and header-*" : " and disable-metadata";
+      fail(`unknown query parameter${quoted}; drain URLs accept only drain-data${otlp}`);
     }
   }
-  return { drainData: drainData ?? "logs", disableMetadata: disableMetadata ?? false };
+  return { drainData: drainData ?? "logs", disableMetadata: disableMetadata ?? false, headers };
+}
+
+/** The decoded values of `header-*` parameters, to keep out of error messages whatever goes wrong. */
+function headerValues(tail: string): string[] {
+  const q = tail.indexOf("?");
+  if (q < 0) return [];
+  return tail
+    .slice(q + 1)
+    .split("&")
+    .filter((p) => p.toLowerCase().startsWith(HEADER_PREFIX) && p.includes("="))
+    .flatMap((p) => {
+      const v = p.slice(p.indexOf("=") + 1);
+      try {
+        return [v, decodeURIComponent(v)];
+      } catch {
+        return [v];
+      }
+    });
 }
 
 /**
@@ -157,7 +254,7 @@ function withoutSecrets<T>(secrets: (string | undefined)[], parse: () => T): T {
 }
 
 /** Validates a drain binding URL. Throws {@link InvalidDrainUrlError} saying what is wrong. */
-export function parseDrainUrl(raw: string): DrainUrl {
+export function parseDrainUrl(raw: string, opts: ParseOptions = {}): DrainUrl {
   if (typeof raw !== "string") fail("drain URL must be a string");
   if (raw === "") fail("drain URL is empty");
   if (raw.length > MAX_DRAIN_URL_LENGTH) fail(`drain URL is ${raw.length} characters long; the limit is ${MAX_DRAIN_URL_LENGTH}`);
@@ -171,7 +268,7 @@ export function parseDrainUrl(raw: string): DrainUrl {
   }
   if (raw.includes("#")) fail("drain URL may not have a fragment (#...)");
 
-  const { scheme, rest } = parseScheme(raw);
+  const { scheme, rest } = parseScheme(raw, opts);
   const authorityEnd = rest.search(/[/?]/);
   const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
   const tail = authorityEnd < 0 ? "" : rest.slice(authorityEnd);
@@ -183,17 +280,23 @@ export function parseDrainUrl(raw: string): DrainUrl {
   const at = authority.lastIndexOf("@");
   const userinfo = at < 0 ? undefined : authority.slice(0, at);
   const credentials = parseCredentials(userinfo);
-  const url = withoutSecrets([userinfo, credentials?.username, credentials?.password], () => {
+  const secrets = [userinfo, credentials?.username, credentials?.password, ...headerValues(tail)];
+  let headers: Record<string, string> = {};
+  const url = withoutSecrets(secrets, () => {
     const { hostText, portText } = splitHostPort(authority.slice(at + 1));
     const host = checkHost(hostText);
     if ("error" in host) fail(host.error);
     const port = parsePort(portText, scheme);
     const q = tail.indexOf("?");
     const path = parsePath(q < 0 ? tail : tail.slice(0, q), scheme);
-    const { drainData, disableMetadata } = parseQuery(q < 0 ? undefined : tail.slice(q + 1));
+    const query = parseQuery(q < 0 ? undefined : tail.slice(q + 1), scheme);
+    const { drainData, disableMetadata } = query;
+    headers = query.headers;
+    if (credentials && Object.hasOwn(headers, "authorization")) fail("give either user info or header-authorization, not both");
     return { scheme, host: host.host, port, path, drainData, disableMetadata, anonymized: anonymize(raw) };
   });
   Object.defineProperty(url, "raw", { value: raw, enumerable: false });
   if (credentials) Object.defineProperty(url, "credentials", { value: Object.freeze(credentials), enumerable: false });
+  if (Object.keys(headers).length > 0) Object.defineProperty(url, "headers", { value: Object.freeze({ ...headers }), enumerable: false });
   return Object.freeze(url) as DrainUrl;
 }

@@ -2,9 +2,9 @@
  * The data path of one drain while this drainer delivers it:
  *
  *   drains' feed (one consumer per drainer) ──offer──┐
- *                                                    ├──► decode ──► retention check ──► RFC 5424 ──► writer
- *   catch-up consumer (only while behind) ──────────┘                                                  │
- *                    progress: the stream sequence delivered through (the drain's cursor) ◄────────────┘
+ *                                                    ├──► decode ──► retention check ──► encode ──► writer
+ *   catch-up consumer (only while behind) ──────────┘                                                │
+ *                    progress: the stream sequence delivered through (the drain's cursor) ◄──────────┘
  *
  * A drain rides the feed while it keeps up. When its window of batches in flight is full (a slow or dead receiver)
  * or when it starts from a cursor, it steps off and reads its own app from the buffer on a consumer of its own, paced
@@ -14,15 +14,17 @@
  * Loss is counted exactly: while off the feed, the drain notes the sequence of each of its batches the feed went past
  * (a few bytes each). One that its catch-up consumer passes over, or that falls out of the buffer's per-app cap, was
  * dropped by the buffer before the drain read it.
+ *
+ * What an envelope becomes (RFC 5424 messages, OTLP records) is the drain's {@link Egress}'s business, picked by its
+ * URL's scheme; the pipeline only counts what the encoder made and what the writer delivered.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { appFilter, DRAIN_STREAM, dataSubject, decodeBatch, type Envelope, KINDS, type Kind } from "@tailrace/envelope";
 import type { Logger, ReaderMessage, ReaderStart } from "@tailrace/runtime";
 import type { DrainUrl } from "../binding/url.js";
-import type { DrainWriter } from "../egress/writer.js";
+import type { Egress } from "../egress/writer.js";
 import { Backoff, Sleeper } from "../egress/writer.js";
-import { syslogMessages } from "../format/rfc5424.js";
 import type { Binding } from "../store/bindings.js";
 import { CatchUp, MAX_FETCH } from "./catchup.js";
 import type { Feed, FeedListener } from "./feed.js";
@@ -88,8 +90,8 @@ export class Pipeline implements FeedListener {
 
   constructor(
     private readonly binding: Binding,
-    private readonly url: DrainUrl,
-    private readonly writer: DrainWriter,
+    url: DrainUrl,
+    private readonly egress: Egress,
     private readonly stats: DrainStats,
     private readonly d: PipelineDeps,
     private readonly resume: Resume,
@@ -275,14 +277,13 @@ export class Pipeline implements FeedListener {
       done();
       return;
     }
-    const opts = { disableMetadata: this.url.disableMetadata, drainData: this.url.drainData };
-    const msgs: Buffer[] = [];
-    for (const e of batch) for (const b of syslogMessages(e, opts)) msgs.push(b);
+    const msgs: unknown[] = [];
+    for (const e of batch) for (const b of this.egress.encode(e)) msgs.push(b);
     if (msgs.length === 0) {
       done();
       return;
     }
-    this.writer.send(msgs, () => {
+    this.egress.writer.send(msgs, () => {
       this.stats.sent += msgs.length;
       done();
       this.freeRoom();
@@ -309,6 +310,6 @@ export class Pipeline implements FeedListener {
     const reader = this.catchup;
     this.catchup = undefined;
     await reader?.stop();
-    await this.writer.close(graceMs);
+    await this.egress.writer.close(graceMs);
   }
 }

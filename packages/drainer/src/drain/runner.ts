@@ -9,7 +9,7 @@ import { dataSubject, encodeBatch, lgrNotice } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
 import type { AddressGuard } from "../binding/guard.js";
 import { type DrainUrl, parseDrainUrl } from "../binding/url.js";
-import { createWriter, type WriterSettings } from "../egress/factory.js";
+import { createEgress, type WriterSettings } from "../egress/factory.js";
 import { type Binding, bindingKey } from "../store/bindings.js";
 import { DrainStatusWriter } from "../store/status.js";
 import type { Feed } from "./feed.js";
@@ -31,6 +31,8 @@ export interface RunnerDeps {
   writer: WriterSettings;
   /** How long set-up may keep failing before the drain counts as unserved (and its tenant and operator are told). */
   unservedAfterMs: number;
+  /** TAILRACE_DRAIN_ALLOW_PLAIN_OTLP: run `otlp+http://` drains (a binding the API would refuse today is skipped). */
+  allowPlainOtlp: boolean;
 }
 
 /** While a drain stays unserved, the operator's log is reminded this often (the tenant's LGR lines keep their own pace). */
@@ -54,7 +56,7 @@ export class DrainRunner {
     readonly binding: Binding,
     private readonly d: RunnerDeps,
   ) {
-    this.url = parseDrainUrl(binding.url);
+    this.url = parseDrainUrl(binding.url, { allowPlainOtlp: d.allowPlainOtlp });
     this.key = bindingKey(binding);
     this.log = d.logger.child({ drain: binding.id, tenant: binding.tenant, source_id: binding.sourceId, url: this.url.anonymized });
     this.stats = {
@@ -138,11 +140,11 @@ export class DrainRunner {
         this.notices.loss(count);
       },
     };
-    const writer = createWriter(this.url, this.binding.tls, this.d.guard, this.d.writer, events);
+    const egress = createEgress(this.url, this.binding.tls, this.d.guard, this.d.writer, events);
     return new Pipeline(
       this.binding,
       this.url,
-      writer,
+      egress,
       this.stats,
       {
         nc: this.d.nc,

@@ -1,10 +1,13 @@
 import type { AddressGuard } from "../binding/guard.js";
 import type { DrainTls } from "../binding/tls.js";
 import type { DrainUrl } from "../binding/url.js";
+import { syslogMessages } from "../format/rfc5424.js";
 import { LogplexWriter } from "./https/logplex.js";
+import { otlpItems } from "./otlp/encode.js";
+import { OtlpWriter } from "./otlp/writer.js";
 import { tcpDial, tlsDial } from "./syslog/dial.js";
 import { SocketWriter } from "./syslog/socket.js";
-import type { DrainWriter, WriterEvents } from "./writer.js";
+import type { DrainWriter, Egress, WriterEvents } from "./writer.js";
 
 export interface WriterSettings {
   confirmMs: number;
@@ -15,28 +18,38 @@ export interface WriterSettings {
   httpTimeoutMs: number;
 }
 
-/** Picks the writer from the URL scheme. */
-export function createWriter(
+/** Pairs an encoder with the writer that takes what it makes, so the pipeline never needs to know which. */
+function egress<M>(encode: (e: Parameters<Egress["encode"]>[0]) => M[], writer: DrainWriter<M>): Egress {
+  return { encode, writer };
+}
+
+/** Picks the encoder and the writer from the URL scheme. */
+export function createEgress(
   url: DrainUrl,
   tls: DrainTls | undefined,
   guard: AddressGuard,
   s: WriterSettings,
   events: WriterEvents,
-): DrainWriter {
+): Egress {
+  const syslog = { disableMetadata: url.disableMetadata, drainData: url.drainData };
   const socket = { confirmMs: s.confirmMs, backoffMinMs: s.backoffMinMs, backoffMaxMs: s.backoffMaxMs, events };
+  const http = {
+    batchBytes: s.httpBatchBytes,
+    flushMs: s.httpFlushMs,
+    timeoutMs: s.httpTimeoutMs,
+    backoffMinMs: s.backoffMinMs,
+    backoffMaxMs: s.backoffMaxMs,
+    events,
+  };
   switch (url.scheme) {
     case "syslog":
-      return new SocketWriter(tcpDial(url, guard), socket);
+      return egress((e) => syslogMessages(e, syslog), new SocketWriter(tcpDial(url, guard), socket));
     case "syslog-tls":
-      return new SocketWriter(tlsDial(url, guard, tls), socket);
+      return egress((e) => syslogMessages(e, syslog), new SocketWriter(tlsDial(url, guard, tls), socket));
     case "https":
-      return new LogplexWriter(url, guard, tls, {
-        batchBytes: s.httpBatchBytes,
-        flushMs: s.httpFlushMs,
-        timeoutMs: s.httpTimeoutMs,
-        backoffMinMs: s.backoffMinMs,
-        backoffMaxMs: s.backoffMaxMs,
-        events,
-      });
+      return egress((e) => syslogMessages(e, syslog), new LogplexWriter(url, guard, tls, http));
+    case "otlp+https":
+    case "otlp+http":
+      return egress((e) => otlpItems(e, syslog), new OtlpWriter(url, guard, tls, http));
   }
 }

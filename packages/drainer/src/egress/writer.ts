@@ -1,22 +1,34 @@
 /**
- * The one interface every drain output implements (`syslog`, `syslog-tls`, `https`). A writer takes formatted RFC 5424
- * messages in order and calls `done` for each `send` once its messages count as delivered, in the order sent. It
- * retries on its own, forever, until closed: loss is never the writer's decision, only the drain's retention's.
+ * The one interface every drain output implements (`syslog`, `syslog-tls`, `https`, `otlp+https`). A writer takes
+ * what its drain's encoder made of the envelopes (RFC 5424 messages, OTLP records) in order, and calls `done` for
+ * each `send` once its messages count as delivered, in the order sent. It retries on its own, forever, until closed:
+ * loss is never the writer's decision, only the drain's retention's (or the receiver's, when it refuses for good).
  */
+import type { Envelope } from "@tailrace/envelope";
+
 export interface WriterEvents {
   /** A delivery attempt failed and will be retried. `reason` is user-facing and free of credentials. */
   error(reason: string): void;
   /** A retry (reconnect or re-send) is about to happen. */
   retry(): void;
-  /** The receiver refused `count` messages for good (an HTTP 4xx other than 429); they are dropped. */
+  /** The receiver refused `count` messages for good (an HTTP 4xx other than 429, OTLP partial success); they are dropped. */
   rejected(count: number, reason: string): void;
 }
 
-export interface DrainWriter {
+export interface DrainWriter<M = Buffer> {
   /** Queues messages without framing; never blocks. The caller bounds what is in flight. */
-  send(msgs: Buffer[], done: () => void): void;
+  send(msgs: M[], done: () => void): void;
   /** Waits up to `graceMs` for what is queued to be delivered, then closes. Undelivered messages get no `done`. */
   close(graceMs: number): Promise<void>;
+}
+
+/**
+ * A drain's output, picked by its URL's scheme (factory.ts): what each envelope becomes (none, one or several
+ * messages, as the drain's `drain-data` and `disable-metadata` say), and the writer that delivers those.
+ */
+export interface Egress<M = unknown> {
+  encode(e: Envelope): M[];
+  readonly writer: DrainWriter<M>;
 }
 
 /** Capped exponential backoff with jitter: each delay is drawn from [d/2, d], d doubling from `minMs` to `maxMs`. */
