@@ -12,11 +12,12 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { DrainStore } from "@tailrace/drainer";
 import { nowNs } from "@tailrace/envelope";
-import { startRsyslog } from "@tailrace/testkit";
+import { freePort, startRsyslog } from "@tailrace/testkit";
 import { agentPublisher, CLI, fmt, rawNatsRate, rssKb, SMALL, startDoppler, startNatsServer } from "./lib.mjs";
 import { lineChart } from "./svg.mjs";
 
-const POINTS = SMALL ? [1, 10, 100] : [1, 10, 100, 1000, 5000];
+// BENCH_DRAINS=1000,5000 runs only those points.
+const POINTS = process.env.BENCH_DRAINS ? process.env.BENCH_DRAINS.split(",").map(Number) : SMALL ? [1, 10, 100] : [1, 10, 100, 1000, 5000];
 const SECONDS = SMALL ? 6 : 20;
 const RATE = 10;
 /** Five, so that the five drains of one app each have a receiver of their own. */
@@ -35,7 +36,8 @@ function cpuSeconds(pid) {
  * duplicates, and each drain's first line after `mark()` (the kill of the first drainer).
  */
 function follower(files) {
-  const offsets = new Map(files.map((f) => [f, 0]));
+  // From where each file is now: the receivers outlive a point, and what an earlier point wrote is not this one's.
+  const offsets = new Map(files.map((f) => [f, existsSync(f) ? statSync(f).size : 0]));
   const partial = new Map(files.map((f) => [f, ""]));
   const apps = new Map();
   let markedAt = 0;
@@ -79,8 +81,8 @@ function follower(files) {
   return { apps, poll, mark: () => (markedAt = performance.now()) };
 }
 
-function startDrainer(natsUrl, id) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+async function startDrainer(natsUrl, id) {
+  const port = await freePort();
   const child = spawn(process.execPath, [CLI, "drainer", "--port", String(port)], {
     env: {
       PATH: process.env.PATH,
@@ -91,7 +93,8 @@ function startDrainer(natsUrl, id) {
       TAILRACE_DRAIN_LEASE_TTL: "5s",
       TAILRACE_LOG_LEVEL: "warn",
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    // Its log (warnings and errors only) to the bench's stderr.
+    stdio: ["ignore", 2, "inherit"],
   });
   return { child, port };
 }
@@ -119,12 +122,12 @@ async function point(drains, rsyslogs) {
   const apps = Array.from({ length: drains }, (_, i) => `w${i}`);
   const port = (i) => rsyslogs[i % rsyslogs.length].port;
   const t0 = performance.now();
-  for (const [i, app] of apps.entries()) await store.add("bench", app, `syslog://127.0.0.1:${port(i)}?n=${drains}`, 5);
-  // One app with five drains, each to another receiver (a different URL each).
-  for (let k = 0; k < 5; k++) await store.add("bench", "multi", `syslog://127.0.0.1:${port(k)}?n=${drains}&k=${k}`, 5);
+  for (const [i, app] of apps.entries()) await store.add("bench", app, `syslog://127.0.0.1:${port(i)}`, 5);
+  // One app with five drains, each to a receiver of its own.
+  for (let k = 0; k < 5; k++) await store.add("bench", "multi", `syslog://127.0.0.1:${port(k)}`, 5);
   const bindMs = performance.now() - t0;
   step(drains, `bound in ${Math.round(bindMs)} ms`);
-  const a = startDrainer(nats.url, "bench-a");
+  const a = await startDrainer(nats.url, "bench-a");
   await waitReady(a.port);
   step(drains, "drainer ready");
   const { pub, nc: pubNc } = await agentPublisher(nats.url);
@@ -154,11 +157,11 @@ async function point(drains, rsyslogs) {
     }
     const at = t / RATE;
     if (t === Math.floor(ticks * 0.25)) {
-      await store.add("bench", "late", `syslog://127.0.0.1:${port(0)}?late=${drains}`, 5);
+      await store.add("bench", "late", `syslog://127.0.0.1:${port(0)}`, 5);
       lateBoundAt = performance.now();
     }
     if (t === Math.floor(ticks * 0.4)) {
-      b = startDrainer(nats.url, "bench-b");
+      b = await startDrainer(nats.url, "bench-b");
       await waitReady(b.port);
     }
     if (t === Math.floor(ticks * 0.6)) {
@@ -228,7 +231,9 @@ async function point(drains, rsyslogs) {
     natsRssMb: Math.round(natsRss / 1024),
     rawNatsMsgsPerSec: raw.msgsPerSec,
   };
+  const exited = new Promise((r) => b.child.once("exit", r));
   b.child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
   await pubNc.close();
   await nc.close();
   await doppler.stop();
@@ -251,7 +256,7 @@ export async function run() {
     for (const r of rsyslogs) await r.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  if (!SMALL) {
+  if (!SMALL && !process.env.BENCH_DRAINS) {
     lineChart(new URL("../docs/bench-drains.svg", import.meta.url), {
       title: "Drains on one drainer (10 lines/s per app)",
       x: { label: "drains", values: points.map((p) => p.drains), log: true },

@@ -77,6 +77,8 @@ export class Pipeline implements FeedListener {
   private reached = false;
   private watchFrom = 0;
   private readonly kinds: ReadonlySet<Kind>;
+  /** A new drain delivers from its binding's creation (ns): older batches the feed brings are not its own. */
+  private readonly sinceNs: number;
   private readonly filter: string;
   private stopped = false;
   private readonly sleeper = new Sleeper();
@@ -97,6 +99,7 @@ export class Pipeline implements FeedListener {
     private readonly resume: Resume,
   ) {
     const cursor = "cursor" in resume ? resume.cursor : 0;
+    this.sinceNs = "since" in resume ? resume.since * 1_000_000 : 0;
     this.progress = new Progress(cursor);
     this.lastSeq = cursor;
     const logsOnly = url.drainData === "logs";
@@ -121,7 +124,7 @@ export class Pipeline implements FeedListener {
 
   /** From the feed: a batch of this app. */
   offer(m: ReaderMessage, kind: Kind): void {
-    if (this.stopped || !this.kinds.has(kind) || m.seq <= this.lastSeq) return;
+    if (this.stopped || !this.kinds.has(kind) || m.seq <= this.lastSeq || m.timestampNanos < this.sinceNs) return;
     if (this.onFeed) {
       if (this.progress.size < this.d.settings.window) {
         this.take(m, false);

@@ -38,7 +38,11 @@ interface Held {
 export class Shards {
   private readonly held = new Map<number, Held>();
   private timer: NodeJS.Timeout | undefined;
+  /** Renewals and balancing run apart, so that a slow balancing round (a takeover) never delays a renewal. */
+  private renewing: Promise<void> | undefined;
   private ticking: Promise<void> | undefined;
+  /** Shards taken start their drains one after another, in this chain. */
+  private starting: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -63,7 +67,16 @@ export class Shards {
   }
 
   private tick(): void {
-    if (this.ticking || this.stopped) return;
+    if (this.stopped) return;
+    if (!this.renewing) {
+      this.renewing = Promise.all([...this.held.keys()].map((s) => this.renew(s)))
+        .then(() => undefined)
+        .catch((err) => this.logger.warn({ err: (err as Error).message }, "drain shard renewals failed; retrying"))
+        .finally(() => {
+          this.renewing = undefined;
+        });
+    }
+    if (this.ticking) return;
     this.ticking = this.round()
       .catch((err) => this.logger.warn({ err: (err as Error).message }, "drain shard round failed; retrying"))
       .finally(() => {
@@ -72,8 +85,6 @@ export class Shards {
   }
 
   private async round(): Promise<void> {
-    await Promise.all([...this.held.keys()].map((s) => this.renew(s)));
-    if (this.stopped) return;
     await this.leases.present(this.owner);
     const live = Math.max(1, await this.leases.live());
     const target = Math.ceil(SHARDS / live);
@@ -89,7 +100,11 @@ export class Shards {
       const revision = await this.leases.acquire(shardKey(s), this.owner);
       if (revision === undefined) continue;
       this.held.set(s, { revision, renewedAt: Date.now(), failing: false });
-      await this.events.taken(s);
+      // Not awaited: starting a shard's drains must never hold up the next round's renewals (a takeover of a
+      // thousand drains took longer than the lease TTL, and the shards taken first expired under it).
+      this.starting = this.starting
+        .then(() => (this.held.has(s) ? this.events.taken(s) : undefined))
+        .catch((err) => this.logger.warn({ shard: s, err: (err as Error).message }, "could not start a drain shard's drains"));
     }
   }
 
@@ -112,6 +127,8 @@ export class Shards {
       this.logger.warn({ shard, err: (err as Error).message }, "cannot renew a drain shard's lease before it ends; its drains pause");
       rev = undefined;
     }
+    // Expired under us (a renewal came late) and nobody took it meanwhile: take it again and go on.
+    if (rev === undefined) rev = await this.leases.acquire(shardKey(shard), this.owner).catch(() => undefined);
     if (rev !== undefined) {
       if (h.failing) this.logger.info({ shard }, "renewed a drain shard's lease again");
       this.held.set(shard, { revision: rev, renewedAt: Date.now(), failing: false });
@@ -135,6 +152,8 @@ export class Shards {
     this.stopped = true;
     clearInterval(this.timer);
     await this.ticking;
+    await this.renewing;
+    await this.starting;
     await Promise.all([...this.held.keys()].map((s) => this.release(s)));
     await this.leases.absent(this.owner);
   }
