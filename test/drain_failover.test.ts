@@ -60,9 +60,12 @@ describe("drain failover", () => {
       await pub.drain();
     })();
     await waitFor("lines through the first drainer", () => rx.frames.length > 1000, 30_000);
+    // The two share the shards out once both run, so the drain may have moved since: kill whoever writes it now.
+    const current = (await active(writer)) === 1 ? writer : standby;
+    const other = current === writer ? standby : writer;
     const killedAt = Date.now();
-    writer.child.kill("SIGKILL");
-    await waitFor("the standby to take over", async () => (await active(standby)) === 1, 15_000);
+    current.child.kill("SIGKILL");
+    await waitFor("the other to take over", async () => (await active(other)) === 1, 15_000);
     const takeoverMs = Date.now() - killedAt;
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
@@ -73,4 +76,70 @@ describe("drain failover", () => {
     expect(lines()).toEqual(Array.from({ length: sent }, (_, i) => `${i} fo`));
     console.log(`failover: ${sent} lines, takeover ${takeoverMs} ms, ${rx.frames.length - lines().length} duplicates`);
   }, 60_000);
+});
+
+describe("drain failover at width", () => {
+  let ds: DrainStack;
+  const procs: Proc[] = [];
+  beforeAll(async () => {
+    ds = await startDrainStack();
+  });
+  afterAll(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+    await ds?.stop();
+  });
+
+  it("drain - 200 drains over two drainers; SIGKILL one and the other resumes its drains from their cursors: every line of every drain, in order", async () => {
+    const rx = await frameReceiver();
+    const a = await spawnDrainer(ds.drainerEnv);
+    const b = await spawnDrainer(ds.drainerEnv);
+    procs.push(a, b);
+    const APPS = 200;
+    const apps = Array.from({ length: APPS }, (_, i) => `many-${i}`);
+    for (const app of apps) await ds.store.add("acme", app, `syslog://127.0.0.1:${rx.port}`, 5);
+    // Both drainers deliver part of them: the shards are shared out.
+    await waitFor(
+      "the drains shared between the two drainers",
+      async () => {
+        const [na, nb] = [await active(a), await active(b)];
+        return na + nb === APPS && na > 0 && nb > 0;
+      },
+      30_000,
+    );
+    const pub = await ds.publisher();
+    let sent = 0;
+    let stop = false;
+    const publishing = (async () => {
+      // Five lines a second per app.
+      while (!stop) {
+        for (const app of apps) pub.line("acme", app, `${sent} ${app}`);
+        sent++;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await pub.drain();
+    })();
+    const byApp = () => {
+      const m = new Map<string, string[]>();
+      for (const f of rx.frames) {
+        const msg = msgOf(f.text);
+        const app = msg.split(" ")[1] ?? "";
+        const list = m.get(app);
+        if (list) list.push(msg);
+        else m.set(app, [msg]);
+      }
+      return m;
+    };
+    await waitFor("lines of every drain", () => byApp().size === APPS, 30_000);
+    const killed = (await active(a)) > 0 ? a : b;
+    const survivor = killed === a ? b : a;
+    await new Promise((r) => setTimeout(r, 1500));
+    killed.child.kill("SIGKILL");
+    await waitFor("the survivor to deliver every drain", async () => (await active(survivor)) === APPS, 20_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    stop = true;
+    await publishing;
+    await waitFor("every line of every drain", () => apps.every((app) => firstSeen(byApp().get(app) ?? []).length >= sent), 30_000);
+    for (const app of apps) expect(firstSeen(byApp().get(app) ?? [])).toEqual(Array.from({ length: sent }, (_, i) => `${i} ${app}`));
+    console.log(`failover of many: ${APPS} drains, ${sent} lines each, ${rx.frames.length - APPS * sent} duplicates`);
+  }, 90_000);
 });

@@ -237,7 +237,7 @@ export interface DrainerProc {
 
 export function spawnDrainer(env: Record<string, string>): Promise<DrainerProc> {
   const child = spawn(process.execPath, [DRAINER_FIXTURE], {
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, ...(process.env.TEST_LOG_LEVEL ? { TEST_LOG_LEVEL: process.env.TEST_LOG_LEVEL } : {}), ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {

@@ -42,6 +42,7 @@ export interface ReaderOptions {
   nc: NatsConnection;
   jsm: JetStreamManager;
   stream: string;
+  /** The consumer's filter subject; empty for the whole stream. */
   filter: string;
   start: ReaderStart;
   /**
@@ -225,7 +226,7 @@ export class StreamReader {
       try {
         // A consumer placed on a dead node is never answered: ask again soon (js_retry.ts, QUICK_TIMEOUT_MS).
         const ci = await (await quickJetStream(this.o.nc)).consumers.add(this.o.stream, {
-          filter_subject: this.o.filter,
+          ...(this.o.filter ? { filter_subject: this.o.filter } : {}),
           deliver_subject: inbox,
           ack_policy: AckPolicy.None,
           flow_control: true,

@@ -8,7 +8,7 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ALL_DATA, DRAIN_STREAM, type Kind } from "@tailrace/envelope";
+import { DRAIN_STREAM, type Kind } from "@tailrace/envelope";
 import { type Logger, type ReaderMessage, StreamReader } from "@tailrace/runtime";
 
 /** What the feed hands a drain: one batch of its app, with the kind read off the subject. */
@@ -25,7 +25,9 @@ export class Feed {
       nc,
       jsm,
       stream: DRAIN_STREAM,
-      filter: ALL_DATA,
+      // No filter: the buffer holds only tenant data, and nats-server refuses even `tr.data.>` on a stream whose
+      // source (TAILRACE_DATA) no doppler has made yet (a drainer that starts first).
+      filter: "",
       start: "new",
       onMessage: (m) => this.dispatch(m),
       logger,

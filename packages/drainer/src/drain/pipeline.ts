@@ -20,7 +20,7 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { appFilter, DRAIN_STREAM, dataSubject, decodeBatch, type Envelope, KINDS, type Kind } from "@tailrace/envelope";
+import { appFilter, dataSubject, decodeBatch, type Envelope, KINDS, type Kind } from "@tailrace/envelope";
 import type { Logger, ReaderMessage, ReaderStart } from "@tailrace/runtime";
 import type { DrainUrl } from "../binding/url.js";
 import type { Egress } from "../egress/writer.js";

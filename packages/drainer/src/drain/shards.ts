@@ -37,10 +37,16 @@ interface Held {
 
 export class Shards {
   private readonly held = new Map<number, Held>();
+  /** Shards being handed over: no longer ours for new drains, but their lease is kept until their drains stop. */
+  private readonly releasing = new Map<number, Held>();
   private timer: NodeJS.Timeout | undefined;
   /** Renewals and balancing run apart, so that a slow balancing round (a takeover) never delays a renewal. */
   private renewing: Promise<void> | undefined;
   private ticking: Promise<void> | undefined;
+  /** When the current round began, the step it is at, and whether the log was told it is stuck. */
+  private roundAt = 0;
+  private step = "";
+  private stuckTold = false;
   /** Shards taken start their drains one after another, in this chain. */
   private starting: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -67,16 +73,26 @@ export class Shards {
   }
 
   private tick(): void {
-    if (this.stopped) return;
+    // Renewals go on while stopping: the last hand-overs keep their leases until their drains have stopped.
     if (!this.renewing) {
-      this.renewing = Promise.all([...this.held.keys()].map((s) => this.renew(s)))
+      this.renewing = Promise.all([...this.held.keys(), ...this.releasing.keys()].map((s) => this.renew(s)))
         .then(() => undefined)
         .catch((err) => this.logger.warn({ err: (err as Error).message }, "drain shard renewals failed; retrying"))
         .finally(() => {
           this.renewing = undefined;
         });
     }
-    if (this.ticking) return;
+    if (this.ticking) {
+      // A round that never ends would stop this drainer taking or handing over shards; say where it waits.
+      if (!this.stuckTold && Date.now() - this.roundAt > 30_000) {
+        this.stuckTold = true;
+        this.logger.error({ step: this.step, forMs: Date.now() - this.roundAt }, "a drain shard round is stuck");
+      }
+      return;
+    }
+    if (this.stopped) return;
+    this.roundAt = Date.now();
+    this.stuckTold = false;
     this.ticking = this.round()
       .catch((err) => this.logger.warn({ err: (err as Error).message }, "drain shard round failed; retrying"))
       .finally(() => {
@@ -85,18 +101,22 @@ export class Shards {
   }
 
   private async round(): Promise<void> {
+    this.step = "presence";
     await this.leases.present(this.owner);
+    this.step = "live drainers";
     const live = Math.max(1, await this.leases.live());
     const target = Math.ceil(SHARDS / live);
     if (this.held.size > target) {
       const extra = [...this.held.keys()].sort((a, b) => b - a).slice(0, this.held.size - target);
       this.logger.info({ live, target, handing: extra.length }, "handing drain shards over to the other drainers");
+      this.step = "hand-over";
       await Promise.all(extra.map((s) => this.release(s)));
       return;
     }
     const free = Array.from({ length: SHARDS }, (_, s) => s).filter((s) => !this.held.has(s));
     for (const s of shuffle(free)) {
       if (this.held.size >= target || this.stopped) break;
+      this.step = `acquire shard ${s}`;
       const revision = await this.leases.acquire(shardKey(s), this.owner);
       if (revision === undefined) continue;
       this.held.set(s, { revision, renewedAt: Date.now(), failing: false });
@@ -109,7 +129,8 @@ export class Shards {
   }
 
   private async renew(shard: number): Promise<void> {
-    const h = this.held.get(shard);
+    const map = this.held.has(shard) ? this.held : this.releasing;
+    const h = map.get(shard);
     if (!h) return;
     let rev: number | undefined;
     try {
@@ -131,7 +152,12 @@ export class Shards {
     if (rev === undefined) rev = await this.leases.acquire(shardKey(shard), this.owner).catch(() => undefined);
     if (rev !== undefined) {
       if (h.failing) this.logger.info({ shard }, "renewed a drain shard's lease again");
-      this.held.set(shard, { revision: rev, renewedAt: Date.now(), failing: false });
+      if (map.has(shard)) map.set(shard, { revision: rev, renewedAt: Date.now(), failing: false });
+      return;
+    }
+    if (map === this.releasing) {
+      // Being handed over anyway; its drains are stopping.
+      this.releasing.delete(shard);
       return;
     }
     this.held.delete(shard);
@@ -142,19 +168,27 @@ export class Shards {
   private async release(shard: number): Promise<void> {
     const h = this.held.get(shard);
     if (!h) return;
-    await this.events.handOver(shard);
+    // Not ours from here on, so that a drain bound during the hand-over is not started here (two writers).
     this.held.delete(shard);
-    await this.leases.release(shardKey(shard), h.revision);
+    this.releasing.set(shard, h);
+    try {
+      await this.events.handOver(shard);
+    } finally {
+      // Renewed while the hand-over took (its drains deliver what is in flight): release the latest revision.
+      const last = this.releasing.get(shard);
+      this.releasing.delete(shard);
+      if (last) await this.leases.release(shardKey(shard), last.revision);
+    }
   }
 
   /** Hands every shard over (their drains deliver what is in flight first) and says this drainer is gone. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
     await this.ticking;
-    await this.renewing;
     await this.starting;
     await Promise.all([...this.held.keys()].map((s) => this.release(s)));
+    clearInterval(this.timer);
+    await this.renewing;
     await this.leases.absent(this.owner);
   }
 }

@@ -37,7 +37,7 @@ export class Cursors {
   /** The cursors of a shard's drains, by binding id; none when there is no checkpoint of this buffer. */
   async read(shard: number): Promise<Map<string, number>> {
     const e = await this.kv.get(`shard.${shard}`);
-    if (!e || e.operation !== "PUT") return new Map();
+    if (e?.operation !== "PUT") return new Map();
     try {
       const c = e.json<Checkpoint>();
       if (c.buffer !== this.buffer || typeof c.cursors !== "object") return new Map();

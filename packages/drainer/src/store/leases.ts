@@ -76,10 +76,25 @@ export class Leases {
     await this.kv.delete(`drainer.${owner}`).catch(() => undefined);
   }
 
-  /** How many drainers said they are alive within the TTL. */
-  async live(): Promise<number> {
+  /**
+   * How many drainers said they are alive within the TTL. Bounded in time: the listing waits for as many keys as the
+   * server counted when it began, and one that expires meanwhile never comes (seen: a drainer's balancing stuck for
+   * good when a killed drainer's entry expired under it).
+   */
+  async live(timeoutMs = 2000): Promise<number> {
+    const keys = await this.kv.keys("drainer.*");
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      keys.stop();
+    }, timeoutMs);
     let n = 0;
-    for await (const _ of await this.kv.keys("drainer.*")) n++;
+    try {
+      for await (const _ of keys) n++;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (timedOut) throw new Error(`listing the live drainers took longer than ${timeoutMs} ms`);
     return n;
   }
 }
