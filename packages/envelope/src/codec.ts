@@ -216,65 +216,84 @@ export function decodeBatch(data: Uint8Array): Envelope[] {
   // Each envelope takes at least 12 bytes; a count beyond that is a lie, not a reason to allocate.
   if (count > data.length / 12) throw new CodecError(`batch claims ${count} envelopes in ${data.length} bytes`);
   const out: Envelope[] = new Array(count);
-  // Envelopes of one batch nearly always carry the same tags: when a tags section is byte-for-byte the previous
-  // one, share its object. Fewer allocations here, and renderers can cache per tags object.
-  let prevTags: Record<string, string> | undefined;
-  let prevStart = 0;
-  let prevEnd = 0;
-  for (let i = 0; i < count; i++) {
-    const kind = r.u8();
-    const timestamp = r.i64();
-    const sourceId = r.str();
-    const instanceId = r.str();
-    const tagsStart = r.pos;
-    const len = prevEnd - prevStart;
-    let tags: Record<string, string>;
-    if (prevTags && tagsStart + len <= r.buf.length && r.buf.compare(r.buf, prevStart, prevEnd, tagsStart, tagsStart + len) === 0) {
-      // The same bytes parse to the same tags, consuming exactly `len` bytes.
-      tags = prevTags;
-      r.pos = tagsStart + len;
-    } else {
-      const ntags = r.varint();
-      tags = {};
-      for (let t = 0; t < ntags; t++) {
-        const k = r.str();
-        setOwn(tags, k, r.str());
-      }
-      prevTags = tags;
-      prevStart = tagsStart;
-      prevEnd = r.pos;
-    }
-    const e: Envelope = { timestamp, sourceId, instanceId, tags };
-    switch (kind) {
-      case 0: {
-        const type = r.u8() === 1 ? "ERR" : "OUT";
-        e.log = { payload: r.bytes(), type };
-        break;
-      }
-      case 1:
-        e.counter = { name: r.str(), delta: r.i64(), total: r.u64() };
-        break;
-      case 2: {
-        const n = r.varint();
-        const metrics: Record<string, GaugeValue> = {};
-        for (let m = 0; m < n; m++) {
-          const name = r.str();
-          setOwn(metrics, name, { unit: r.str(), value: r.f64() });
-        }
-        e.gauge = { metrics };
-        break;
-      }
-      case 3:
-        e.timer = { name: r.str(), start: r.i64(), stop: r.i64() };
-        break;
-      case 4:
-        e.event = { title: r.str(), body: r.str() };
-        break;
-      default:
-        throw new CodecError(`unknown envelope kind ${kind} in batch[${i}]`);
-    }
-    out[i] = e;
-  }
+  const shared: SharedTags = { tags: undefined, start: 0, end: 0 };
+  for (let i = 0; i < count; i++) out[i] = readEnvelope(r, shared, i);
   if (r.pos !== r.buf.length) throw new CodecError(`${r.buf.length - r.pos} trailing bytes after batch`);
   return out;
+}
+
+/**
+ * Envelopes of one batch nearly always carry the same tags: when a tags section is byte-for-byte the previous one,
+ * share its object. Fewer allocations, and renderers can cache per tags object.
+ */
+interface SharedTags {
+  tags: Record<string, string> | undefined;
+  start: number;
+  end: number;
+}
+
+function readEnvelope(r: Reader, shared: SharedTags, i: number): Envelope {
+  const kind = r.u8();
+  const timestamp = r.i64();
+  const sourceId = r.str();
+  const instanceId = r.str();
+  const tagsStart = r.pos;
+  const len = shared.end - shared.start;
+  let tags: Record<string, string>;
+  if (shared.tags && tagsStart + len <= r.buf.length && r.buf.compare(r.buf, shared.start, shared.end, tagsStart, tagsStart + len) === 0) {
+    // The same bytes parse to the same tags, consuming exactly `len` bytes.
+    tags = shared.tags;
+    r.pos = tagsStart + len;
+  } else {
+    const ntags = r.varint();
+    tags = {};
+    for (let t = 0; t < ntags; t++) {
+      const k = r.str();
+      setOwn(tags, k, r.str());
+    }
+    shared.tags = tags;
+    shared.start = tagsStart;
+    shared.end = r.pos;
+  }
+  const e: Envelope = { timestamp, sourceId, instanceId, tags };
+  switch (kind) {
+    case 0: {
+      const type = r.u8() === 1 ? "ERR" : "OUT";
+      e.log = { payload: r.bytes(), type };
+      break;
+    }
+    case 1:
+      e.counter = { name: r.str(), delta: r.i64(), total: r.u64() };
+      break;
+    case 2: {
+      const n = r.varint();
+      const metrics: Record<string, GaugeValue> = {};
+      for (let m = 0; m < n; m++) {
+        const name = r.str();
+        setOwn(metrics, name, { unit: r.str(), value: r.f64() });
+      }
+      e.gauge = { metrics };
+      break;
+    }
+    case 3:
+      e.timer = { name: r.str(), start: r.i64(), stop: r.i64() };
+      break;
+    case 4:
+      e.event = { title: r.str(), body: r.str() };
+      break;
+    default:
+      throw new CodecError(`unknown envelope kind ${kind} in batch[${i}]`);
+  }
+  return e;
+}
+
+/**
+ * Decodes the one envelope that starts at byte `pos` of an encoded batch (the batch as a whole already checked, e.g.
+ * by {@link renderBatchProtoJson}); returns it and where the next one starts.
+ */
+export function decodeEnvelopeAt(data: Uint8Array, pos: number, i = 0): { env: Envelope; end: number } {
+  const r = new Reader(data);
+  r.pos = pos;
+  const env = readEnvelope(r, { tags: undefined, start: 0, end: 0 }, i);
+  return { env, end: r.pos };
 }

@@ -39,7 +39,8 @@ export interface TailStats {
 export const SLOW_CONSUMER_CLOSE = 4008;
 
 const MAX_FRAME_ENVELOPES = 1000;
-const NS_PER_MS = 1_000_000n;
+const FRAME_OPEN = Buffer.from('{"batch":[');
+const COMMA = Buffer.from(",");
 
 /**
  * One websocket reader. Feed items are filtered, queued, and written as `{"batch":[...],"cursor":"..."}` frames.
@@ -139,14 +140,9 @@ export class Tail {
       this.timer = setTimeout(() => this.flush(), Math.max(this.o.flushMs, 20));
       return;
     }
-    let body = this.dropped > 0 ? this.dropNotice() : "";
     const end = Math.min(this.queue.length, this.head + MAX_FRAME_ENVELOPES);
-    let last: FeedItem | undefined;
-    for (let i = this.head; i < end; i++) {
-      last = this.queue[i] as FeedItem;
-      body += (body ? "," : "") + last.json;
-    }
     const count = end - this.head;
+    const frame = count > 0 || this.dropped > 0 ? this.frame(end) : undefined;
     const oldest = count > 0 ? (this.queue[this.head] as FeedItem) : undefined;
     this.head = end;
     if (this.head === this.queue.length) {
@@ -154,12 +150,8 @@ export class Tail {
       this.head = 0;
       this.behindSince = 0;
     }
-    if (body) {
-      const cursor =
-        last && last.seq > 0
-          ? `,"cursor":"${formatCursor({ seq: last.seq, idx: last.idx, ms: Number(last.env.timestamp / NS_PER_MS) })}"`
-          : "";
-      this.ws.send(`{"batch":[${body}]${cursor}}`);
+    if (frame) {
+      this.ws.send(frame, { binary: false });
       this.stats.sent += count;
       if (this.tm && oldest) {
         this.tm.sent.add(count);
@@ -169,6 +161,48 @@ export class Tail {
     }
     if (this.queued > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), 0);
     if (!this.backlogged) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /**
+   * `{"batch":[...],"cursor":"..."}` for a pending drop notice and the queue up to `end`, as one text frame's bytes.
+   * Runs of envelopes that are neighbours in one rendered batch are copied as one slice of it.
+   */
+  private frame(end: number): Buffer {
+    const parts: Buffer[] = [FRAME_OPEN];
+    let size = FRAME_OPEN.length;
+    const add = (b: Buffer) => {
+      if (parts.length > 1) {
+        parts.push(COMMA);
+        size++;
+      }
+      parts.push(b);
+      size += b.length;
+    };
+    if (this.dropped > 0) add(Buffer.from(this.dropNotice()));
+    const q = this.queue;
+    let last: FeedItem | undefined;
+    for (let i = this.head; i < end; ) {
+      const first = q[i] as FeedItem;
+      const r = first.rendered;
+      last = first;
+      i++;
+      if (!r) {
+        add(Buffer.from(first.json));
+        continue;
+      }
+      while (i < end) {
+        const next = q[i] as FeedItem;
+        if (next.rendered !== r || next.idx !== last.idx + 1) break;
+        last = next;
+        i++;
+      }
+      add(r.bytes.subarray(r.starts[first.idx], r.ends[last.idx]));
+    }
+    const cursor = last && last.seq > 0 ? `,"cursor":"${formatCursor({ seq: last.seq, idx: last.idx, ms: last.ms })}"` : "";
+    const close = Buffer.from(`]${cursor}}`);
+    parts.push(close);
+    size += close.length;
+    return Buffer.concat(parts, size);
   }
 
   /**
