@@ -54,8 +54,24 @@ class Writer {
   }
   i64(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64LE(v, this.pos);
+    this.view().setBigInt64(this.pos, v, true);
     this.pos += 8;
+  }
+  private dv: DataView | undefined;
+  /** A DataView on the current buffer: its setBigInt64 is a V8 builtin, Buffer's writeBigInt64LE is not. */
+  view(): DataView {
+    const b = this.buf;
+    if (this.dv === undefined || this.dv.buffer !== b.buffer || this.dv.byteOffset !== b.byteOffset) {
+      this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    return this.dv;
+  }
+  /** Copies bytes `[start, end)` written earlier to the end. */
+  again(start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    this.buf.copyWithin(this.pos, start, end);
+    this.pos += n;
   }
   u64(v: bigint): void {
     this.ensure(8);
@@ -68,20 +84,38 @@ class Writer {
     this.pos += 8;
   }
   str(s: string): void {
+    const n = s.length;
+    if (n < 0x80) {
+      // Short ASCII (names, tags) in a loop: Buffer#write is a call into C++ that costs more than the copy.
+      this.ensure(n + 1);
+      const b = this.buf;
+      const at = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + 1 + i] = c;
+      }
+      if (i === n) {
+        b[at] = n;
+        this.pos = at + 1 + n;
+        return;
+      }
+    }
     // Worst case 3 bytes per UTF-16 unit; avoids a separate byteLength pass.
     const max = s.length * 3;
     this.ensure(max + 5);
     const lenPos = this.pos;
     // Reserve a varint wide enough for `max`, then write in place.
     const width = max < 0x80 ? 1 : max < 0x4000 ? 2 : max < 0x200000 ? 3 : 4;
-    const n = this.buf.write(s, lenPos + width, "utf8");
-    let v = n;
+    const len = this.buf.write(s, lenPos + width, "utf8");
+    let v = len;
     for (let i = 0; i < width - 1; i++) {
       this.buf[lenPos + i] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
     this.buf[lenPos + width - 1] = v;
-    this.pos = lenPos + width + n;
+    this.pos = lenPos + width + len;
   }
   bytes(b: Uint8Array): void {
     this.varint(b.length);
@@ -93,7 +127,14 @@ class Writer {
 
 /** Encodes a batch. The result is a view on a fresh buffer; it is safe to hand to NATS. */
 export function encodeBatch(batch: readonly Envelope[]): Uint8Array {
-  const w = new Writer(256 + batch.length * 160);
+  let size = 256;
+  for (const e of batch) size += 96 + (e.log ? e.log.payload.length : 64);
+  const w = new Writer(size);
+  // The previous envelope's source_id, instance_id and tags, and where their bytes are: a batch's envelopes nearly
+  // always share them, and copying the bytes is cheaper than encoding the strings again.
+  let prev: Envelope | undefined;
+  let headStart = 0;
+  let headEnd = 0;
   w.u8(MAGIC0);
   w.u8(MAGIC1);
   w.u8(VERSION);
@@ -102,13 +143,20 @@ export function encodeBatch(batch: readonly Envelope[]): Uint8Array {
     const kind = e.log ? "log" : e.counter ? "counter" : e.gauge ? "gauge" : e.timer ? "timer" : "event";
     w.u8(KIND_CODE[kind]);
     w.i64(e.timestamp);
-    w.str(e.sourceId);
-    w.str(e.instanceId);
-    const keys = Object.keys(e.tags);
-    w.varint(keys.length);
-    for (const k of keys) {
-      w.str(k);
-      w.str(e.tags[k] as string);
+    if (prev !== undefined && e.tags === prev.tags && e.sourceId === prev.sourceId && e.instanceId === prev.instanceId) {
+      w.again(headStart, headEnd);
+    } else {
+      headStart = w.pos;
+      w.str(e.sourceId);
+      w.str(e.instanceId);
+      const keys = Object.keys(e.tags);
+      w.varint(keys.length);
+      for (const k of keys) {
+        w.str(k);
+        w.str(e.tags[k] as string);
+      }
+      headEnd = w.pos;
+      prev = e;
     }
     if (e.log) {
       w.u8(e.log.type === "ERR" ? 1 : 0);
