@@ -60,12 +60,15 @@ export class Tail {
   readonly stats: TailStats = { sent: 0, dropped: 0 };
   readonly listener = (items: FeedItem[]) => this.push(items);
   private readonly tm: TailInstruments | undefined;
+  /** No filter: every item is queued without asking (and without decoding its envelope). */
+  private readonly unfiltered: boolean;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly filters: Filters,
     private readonly o: TailOptions,
   ) {
+    this.unfiltered = filters.kinds === undefined && filters.sourceType === undefined && filters.instanceId === undefined;
     const t = o.telemetry;
     if (t) {
       const kind = o.kind ?? "tail";
@@ -96,7 +99,8 @@ export class Tail {
 
   push(items: FeedItem[]): void {
     if (this.closed) return;
-    for (const item of items) if (matches(this.filters, item)) this.queue.push(item);
+    if (this.unfiltered) for (const item of items) this.queue.push(item);
+    else for (const item of items) if (matches(this.filters, item)) this.queue.push(item);
     const over = this.queued - this.o.maxQueue;
     if (over > 0) {
       this.head += over;
