@@ -31,8 +31,11 @@ const tagsCache = new WeakMap<Record<string, string>, Buffer>();
 export class Out {
   buf: Buffer;
   pos = 0;
+  /** On `buf`, for four-byte stores. */
+  private dv: DataView;
   constructor(size: number) {
     this.buf = Buffer.allocUnsafe(size);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -41,6 +44,7 @@ export class Out {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
   byte(v: number): void {
     this.ensure(1);
@@ -99,16 +103,13 @@ export class Out {
     const n = end;
     this.ensure(Math.ceil((end - start) / 3) * 4);
     const b = this.buf;
+    const dv = this.dv;
     let p = this.pos;
     let i = start;
     for (; i + 2 < n; i += 3) {
       const v = ((src[i] as number) << 16) | ((src[i + 1] as number) << 8) | (src[i + 2] as number);
-      const hi = B64_PAIRS[v >> 12] as number;
-      const lo = B64_PAIRS[v & 4095] as number;
-      b[p] = hi;
-      b[p + 1] = hi >> 8;
-      b[p + 2] = lo;
-      b[p + 3] = lo >> 8;
+      // Four characters in one store.
+      dv.setUint32(p, (B64_PAIRS[v >> 12] as number) | ((B64_PAIRS[v & 4095] as number) << 16), true);
       p += 4;
     }
     if (i < n) {
