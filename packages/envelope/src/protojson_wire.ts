@@ -6,16 +6,16 @@
  * byte for byte what `toProtoJson(decodeBatch(data)[i])` gives, and a batch that decodeBatch refuses is refused here
  * with the same {@link CodecError}.
  */
-import { decodeEnvelopeAt } from "./codec.js";
+import { decodeBatch, decodeEnvelopeAt } from "./codec.js";
 import type { Envelope } from "./envelope.js";
 import { CodecError } from "./errors.js";
 import { setOwn } from "./own.js";
 import { Out, type RenderedBatch, renderEnvelope, renderTags } from "./protojson_bytes.js";
 
-/** A batch rendered from its wire form; `envelope(i)` decodes one envelope when a reader needs its fields. */
+/** A batch rendered from its wire form; `envelope(i)` decodes the batch when a reader first needs an envelope's fields. */
 export interface WireBatch extends RenderedBatch {
   count: number;
-  /** Envelope i's time in ms since the epoch (rounded down, as `timestamp / 1_000_000n`). */
+  /** Envelope i's time in ms since the epoch (as `timestamp / 1_000_000n`). */
   ms: Float64Array;
   envelope(i: number): Envelope;
 }
@@ -164,7 +164,6 @@ export function renderBatchProtoJson(data: Uint8Array): WireBatch {
   const o = new Out(256 + Math.ceil(data.length * 1.4) + count * 160);
   const starts = new Uint32Array(count);
   const ends = new Uint32Array(count);
-  const offsets = new Uint32Array(count);
   const ms = new Float64Array(count);
   // The previous log envelope's head on the wire (source_id, instance_id and tags: from `headAt` for `headLen`
   // bytes) and its rendering, from `","source_id":` to `"payload":"`. The same bytes render the same.
@@ -175,7 +174,6 @@ export function renderBatchProtoJson(data: Uint8Array): WireBatch {
     if (i > 0) o.byte(0x2c);
     starts[i] = o.pos;
     const at = w.pos;
-    offsets[i] = at;
     const kind = w.u8();
     w.need(8);
     const negative = ((b[at + 8] as number) & 0x80) !== 0;
@@ -215,14 +213,19 @@ export function renderBatchProtoJson(data: Uint8Array): WireBatch {
     ends[i] = o.pos;
   }
   if (w.pos !== b.length) throw new CodecError(`${b.length - w.pos} trailing bytes after batch`);
-  // A small view on a large read buffer would pin it for as long as a tail holds an item: keep a copy instead.
-  const kept = b.byteLength * 2 < b.buffer.byteLength ? Buffer.from(b) : b;
+  // Decoded as a whole the first time a reader asks (a filter looks at every envelope; its tags stay shared). Until
+  // then the batch holds the wire bytes: a view on NATS's read buffer, at most one socket read (64 KiB) beside a
+  // rendering that is twice the batch.
+  let decoded: Envelope[] | undefined;
   return {
     bytes: o.buf.subarray(0, o.pos),
     starts,
     ends,
     count,
     ms,
-    envelope: (i: number) => decodeEnvelopeAt(kept, offsets[i] as number, i).env,
+    envelope: (i: number) => {
+      decoded ??= decodeBatch(b);
+      return decoded[i] as Envelope;
+    },
   };
 }
