@@ -65,7 +65,14 @@ export class Agent {
   async start(): Promise<void> {
     const c = this.config;
     const id = c.TAILRACE_AGENT_ID || `${hostname()}-${process.pid}`;
-    this.nc = await connectNats({ url: c.NATS_URL, name: `tailrace-agent-${id}`, logger: this.logger, security: natsSecurity(c, "agent") });
+    this.nc = await connectNats({
+      url: c.NATS_URL,
+      name: `tailrace-agent-${id}`,
+      logger: this.logger,
+      security: natsSecurity(c, "agent"),
+      // The publisher makes a JetStream request per batch (bench/e2e_tail.mjs, issue 13).
+      asyncTraces: false,
+    });
     this.telemetry.watchNats(this.nc);
     this.observe();
     this.publisher = new NatsPublisher(jetstream(this.nc), new AppClaims(this.nc), {

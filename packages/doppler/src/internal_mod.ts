@@ -4,7 +4,7 @@ export { Tail } from "./egress/tail.js";
 export { matches, parseEnvelopeTypes, parseFilters } from "./filters.js";
 export { createDrainsApi, type DrainsApi, type DrainsApiDeps } from "./http/drains.js";
 export { createTenantMetricsApi, type TenantMetricsApi, type TenantMetricsApiDeps } from "./http/tenant_metrics.js";
-export { Feed, FeedHub, FeedItem } from "./ingress/feed.js";
+export { Feed, FeedBatch, FeedHub, FeedItem } from "./ingress/feed.js";
 export { CONTAINER_GAUGES } from "./metrics/names.js";
 export { TenantMetrics, type TenantMetricsOptions } from "./metrics/service.js";
 export * from "./mod.js";

@@ -54,8 +54,24 @@ class Writer {
   }
   i64(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64LE(v, this.pos);
+    this.view().setBigInt64(this.pos, v, true);
     this.pos += 8;
+  }
+  private dv: DataView | undefined;
+  /** A DataView on the current buffer: its setBigInt64 is a V8 builtin, Buffer's writeBigInt64LE is not. */
+  view(): DataView {
+    const b = this.buf;
+    if (this.dv === undefined || this.dv.buffer !== b.buffer || this.dv.byteOffset !== b.byteOffset) {
+      this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    return this.dv;
+  }
+  /** Copies bytes `[start, end)` written earlier to the end. */
+  again(start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    this.buf.copyWithin(this.pos, start, end);
+    this.pos += n;
   }
   u64(v: bigint): void {
     this.ensure(8);
@@ -68,20 +84,38 @@ class Writer {
     this.pos += 8;
   }
   str(s: string): void {
+    const n = s.length;
+    if (n < 0x80) {
+      // Short ASCII (names, tags) in a loop: Buffer#write is a call into C++ that costs more than the copy.
+      this.ensure(n + 1);
+      const b = this.buf;
+      const at = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + 1 + i] = c;
+      }
+      if (i === n) {
+        b[at] = n;
+        this.pos = at + 1 + n;
+        return;
+      }
+    }
     // Worst case 3 bytes per UTF-16 unit; avoids a separate byteLength pass.
     const max = s.length * 3;
     this.ensure(max + 5);
     const lenPos = this.pos;
     // Reserve a varint wide enough for `max`, then write in place.
     const width = max < 0x80 ? 1 : max < 0x4000 ? 2 : max < 0x200000 ? 3 : 4;
-    const n = this.buf.write(s, lenPos + width, "utf8");
-    let v = n;
+    const len = this.buf.write(s, lenPos + width, "utf8");
+    let v = len;
     for (let i = 0; i < width - 1; i++) {
       this.buf[lenPos + i] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
     this.buf[lenPos + width - 1] = v;
-    this.pos = lenPos + width + n;
+    this.pos = lenPos + width + len;
   }
   bytes(b: Uint8Array): void {
     this.varint(b.length);
@@ -93,7 +127,14 @@ class Writer {
 
 /** Encodes a batch. The result is a view on a fresh buffer; it is safe to hand to NATS. */
 export function encodeBatch(batch: readonly Envelope[]): Uint8Array {
-  const w = new Writer(256 + batch.length * 160);
+  let size = 256;
+  for (const e of batch) size += 96 + (e.log ? e.log.payload.length : 64);
+  const w = new Writer(size);
+  // The previous envelope's source_id, instance_id and tags, and where their bytes are: a batch's envelopes nearly
+  // always share them, and copying the bytes is cheaper than encoding the strings again.
+  let prev: Envelope | undefined;
+  let headStart = 0;
+  let headEnd = 0;
   w.u8(MAGIC0);
   w.u8(MAGIC1);
   w.u8(VERSION);
@@ -102,13 +143,20 @@ export function encodeBatch(batch: readonly Envelope[]): Uint8Array {
     const kind = e.log ? "log" : e.counter ? "counter" : e.gauge ? "gauge" : e.timer ? "timer" : "event";
     w.u8(KIND_CODE[kind]);
     w.i64(e.timestamp);
-    w.str(e.sourceId);
-    w.str(e.instanceId);
-    const keys = Object.keys(e.tags);
-    w.varint(keys.length);
-    for (const k of keys) {
-      w.str(k);
-      w.str(e.tags[k] as string);
+    if (prev !== undefined && e.tags === prev.tags && e.sourceId === prev.sourceId && e.instanceId === prev.instanceId) {
+      w.again(headStart, headEnd);
+    } else {
+      headStart = w.pos;
+      w.str(e.sourceId);
+      w.str(e.instanceId);
+      const keys = Object.keys(e.tags);
+      w.varint(keys.length);
+      for (const k of keys) {
+        w.str(k);
+        w.str(e.tags[k] as string);
+      }
+      headEnd = w.pos;
+      prev = e;
     }
     if (e.log) {
       w.u8(e.log.type === "ERR" ? 1 : 0);
@@ -216,65 +264,84 @@ export function decodeBatch(data: Uint8Array): Envelope[] {
   // Each envelope takes at least 12 bytes; a count beyond that is a lie, not a reason to allocate.
   if (count > data.length / 12) throw new CodecError(`batch claims ${count} envelopes in ${data.length} bytes`);
   const out: Envelope[] = new Array(count);
-  // Envelopes of one batch nearly always carry the same tags: when a tags section is byte-for-byte the previous
-  // one, share its object. Fewer allocations here, and renderers can cache per tags object.
-  let prevTags: Record<string, string> | undefined;
-  let prevStart = 0;
-  let prevEnd = 0;
-  for (let i = 0; i < count; i++) {
-    const kind = r.u8();
-    const timestamp = r.i64();
-    const sourceId = r.str();
-    const instanceId = r.str();
-    const tagsStart = r.pos;
-    const len = prevEnd - prevStart;
-    let tags: Record<string, string>;
-    if (prevTags && tagsStart + len <= r.buf.length && r.buf.compare(r.buf, prevStart, prevEnd, tagsStart, tagsStart + len) === 0) {
-      // The same bytes parse to the same tags, consuming exactly `len` bytes.
-      tags = prevTags;
-      r.pos = tagsStart + len;
-    } else {
-      const ntags = r.varint();
-      tags = {};
-      for (let t = 0; t < ntags; t++) {
-        const k = r.str();
-        setOwn(tags, k, r.str());
-      }
-      prevTags = tags;
-      prevStart = tagsStart;
-      prevEnd = r.pos;
-    }
-    const e: Envelope = { timestamp, sourceId, instanceId, tags };
-    switch (kind) {
-      case 0: {
-        const type = r.u8() === 1 ? "ERR" : "OUT";
-        e.log = { payload: r.bytes(), type };
-        break;
-      }
-      case 1:
-        e.counter = { name: r.str(), delta: r.i64(), total: r.u64() };
-        break;
-      case 2: {
-        const n = r.varint();
-        const metrics: Record<string, GaugeValue> = {};
-        for (let m = 0; m < n; m++) {
-          const name = r.str();
-          setOwn(metrics, name, { unit: r.str(), value: r.f64() });
-        }
-        e.gauge = { metrics };
-        break;
-      }
-      case 3:
-        e.timer = { name: r.str(), start: r.i64(), stop: r.i64() };
-        break;
-      case 4:
-        e.event = { title: r.str(), body: r.str() };
-        break;
-      default:
-        throw new CodecError(`unknown envelope kind ${kind} in batch[${i}]`);
-    }
-    out[i] = e;
-  }
+  const shared: SharedTags = { tags: undefined, start: 0, end: 0 };
+  for (let i = 0; i < count; i++) out[i] = readEnvelope(r, shared, i);
   if (r.pos !== r.buf.length) throw new CodecError(`${r.buf.length - r.pos} trailing bytes after batch`);
   return out;
+}
+
+/**
+ * Envelopes of one batch nearly always carry the same tags: when a tags section is byte-for-byte the previous one,
+ * share its object. Fewer allocations, and renderers can cache per tags object.
+ */
+interface SharedTags {
+  tags: Record<string, string> | undefined;
+  start: number;
+  end: number;
+}
+
+function readEnvelope(r: Reader, shared: SharedTags, i: number): Envelope {
+  const kind = r.u8();
+  const timestamp = r.i64();
+  const sourceId = r.str();
+  const instanceId = r.str();
+  const tagsStart = r.pos;
+  const len = shared.end - shared.start;
+  let tags: Record<string, string>;
+  if (shared.tags && tagsStart + len <= r.buf.length && r.buf.compare(r.buf, shared.start, shared.end, tagsStart, tagsStart + len) === 0) {
+    // The same bytes parse to the same tags, consuming exactly `len` bytes.
+    tags = shared.tags;
+    r.pos = tagsStart + len;
+  } else {
+    const ntags = r.varint();
+    tags = {};
+    for (let t = 0; t < ntags; t++) {
+      const k = r.str();
+      setOwn(tags, k, r.str());
+    }
+    shared.tags = tags;
+    shared.start = tagsStart;
+    shared.end = r.pos;
+  }
+  const e: Envelope = { timestamp, sourceId, instanceId, tags };
+  switch (kind) {
+    case 0: {
+      const type = r.u8() === 1 ? "ERR" : "OUT";
+      e.log = { payload: r.bytes(), type };
+      break;
+    }
+    case 1:
+      e.counter = { name: r.str(), delta: r.i64(), total: r.u64() };
+      break;
+    case 2: {
+      const n = r.varint();
+      const metrics: Record<string, GaugeValue> = {};
+      for (let m = 0; m < n; m++) {
+        const name = r.str();
+        setOwn(metrics, name, { unit: r.str(), value: r.f64() });
+      }
+      e.gauge = { metrics };
+      break;
+    }
+    case 3:
+      e.timer = { name: r.str(), start: r.i64(), stop: r.i64() };
+      break;
+    case 4:
+      e.event = { title: r.str(), body: r.str() };
+      break;
+    default:
+      throw new CodecError(`unknown envelope kind ${kind} in batch[${i}]`);
+  }
+  return e;
+}
+
+/**
+ * Decodes the one envelope that starts at byte `pos` of an encoded batch (the batch as a whole already checked, e.g.
+ * by {@link renderBatchProtoJson}); returns it and where the next one starts.
+ */
+export function decodeEnvelopeAt(data: Uint8Array, pos: number, i = 0): { env: Envelope; end: number } {
+  const r = new Reader(data);
+  r.pos = pos;
+  const env = readEnvelope(r, { tags: undefined, start: 0, end: 0 }, i);
+  return { env, end: r.pos };
 }

@@ -25,6 +25,12 @@ export interface NatsOptions {
   connectTimeoutMs?: number;
   /** Credentials, TLS and inbox prefix, from {@link natsSecurity}. Without it: no credentials, TLS only if offered. */
   security?: NatsSecurity;
+  /**
+   * False skips nats.js's async stack trace on every request (a RequestError made per request, in case it fails):
+   * for a process whose hot path is requests, e.g. the agent's JetStream publishes, where that cost 5% of its CPU
+   * and more in GC (bench/e2e_tail.mjs, issue 13). Errors still arrive typed, without the caller's async frames.
+   */
+  asyncTraces?: boolean;
 }
 
 /** A credentials file that cannot be read. Names the file, never its content. */
@@ -109,6 +115,7 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
     name: opts.name,
     ...NATS_CLIENT_DEFAULTS,
     timeout: opts.connectTimeoutMs ?? 5000,
+    ...(opts.asyncTraces === false ? { noAsyncTraces: true } : {}),
     ...securityOptions(opts.security),
   });
   const s = opts.security;

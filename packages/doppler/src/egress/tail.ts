@@ -1,9 +1,21 @@
 import { lgrNotice, toProtoJson } from "@tailrace/envelope";
+import type { WireBatch } from "@tailrace/envelope/internal";
 import type { Count, Level, Telemetry, Timing } from "@tailrace/runtime";
 import type { WebSocket } from "ws";
 import { formatCursor } from "../cursor.js";
 import { type Filters, matches } from "../filters.js";
-import type { FeedItem } from "../ingress/feed.js";
+import type { FeedBatch, FeedItem } from "../ingress/feed.js";
+
+/** Queued envelopes `[from, to)` of one rendered batch, or one item that has no rendered batch. */
+class Run {
+  constructor(
+    readonly seq: number,
+    readonly r: WireBatch | undefined,
+    public from: number,
+    public to: number,
+    readonly item?: FeedItem,
+  ) {}
+}
 
 export interface TailOptions {
   /** Envelopes queued before the oldest are dropped. */
@@ -40,6 +52,8 @@ export const SLOW_CONSUMER_CLOSE = 4008;
 
 const MAX_FRAME_ENVELOPES = 1000;
 const NS_PER_MS = 1_000_000n;
+const FRAME_OPEN = Buffer.from('{"batch":[');
+const COMMA = Buffer.from(",");
 
 /**
  * One websocket reader. Feed items are filtered, queued, and written as `{"batch":[...],"cursor":"..."}` frames.
@@ -49,22 +63,27 @@ const NS_PER_MS = 1_000_000n;
  * {@link SLOW_CONSUMER_CLOSE} and a reason, after a last notice.
  */
 export class Tail {
-  private queue: FeedItem[] = [];
+  /** Queued envelopes as runs of neighbours in one batch, oldest first from `head`; `count` envelopes in all. */
+  private queue: Run[] = [];
   private head = 0;
+  private count = 0;
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
   private behindSince = 0;
   private closed = false;
   private waiters: Array<() => void> = [];
   readonly stats: TailStats = { sent: 0, dropped: 0 };
-  readonly listener = (items: FeedItem[]) => this.push(items);
+  readonly listener = (batch: FeedBatch) => this.pushBatch(batch);
   private readonly tm: TailInstruments | undefined;
+  /** No filter: every item is queued without asking (and without decoding its envelope). */
+  private readonly unfiltered: boolean;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly filters: Filters,
     private readonly o: TailOptions,
   ) {
+    this.unfiltered = filters.kinds === undefined && filters.sourceType === undefined && filters.instanceId === undefined;
     const t = o.telemetry;
     if (t) {
       const kind = o.kind ?? "tail";
@@ -79,7 +98,7 @@ export class Tail {
   }
 
   private get queued(): number {
-    return this.queue.length - this.head;
+    return this.count;
   }
 
   /** True while the reader is behind; a replaying producer should wait for {@link writable}. */
@@ -93,18 +112,57 @@ export class Tail {
     return new Promise((r) => this.waiters.push(r));
   }
 
+  /** Queues a feed's batch: whole when nothing is filtered, so its envelopes are never made into items. */
+  pushBatch(batch: FeedBatch): void {
+    if (this.closed) return;
+    if (!this.unfiltered) {
+      this.push(batch.items);
+      return;
+    }
+    if (batch.rendered.count === 0) return;
+    this.queue.push(new Run(batch.seq, batch.rendered, 0, batch.rendered.count));
+    this.count += batch.rendered.count;
+    this.queuedMore();
+  }
+
   push(items: FeedItem[]): void {
     if (this.closed) return;
-    for (const item of items) if (matches(this.filters, item)) this.queue.push(item);
-    const over = this.queued - this.o.maxQueue;
+    for (const item of items) {
+      if (!this.unfiltered && !matches(this.filters, item)) continue;
+      const last = this.queue.length > this.head ? (this.queue[this.queue.length - 1] as Run) : undefined;
+      // Neighbours in one rendered batch extend its run.
+      if (last && item.rendered && last.r === item.rendered && last.seq === item.seq && last.to === item.idx) last.to++;
+      else
+        this.queue.push(
+          item.rendered ? new Run(item.seq, item.rendered, item.idx, item.idx + 1) : new Run(item.seq, undefined, 0, 1, item),
+        );
+      this.count++;
+    }
+    this.queuedMore();
+  }
+
+  /** Drops the oldest past `maxQueue`, and writes or schedules a frame. */
+  private queuedMore(): void {
+    let over = this.count - this.o.maxQueue;
     if (over > 0) {
-      this.head += over;
+      this.count -= over;
       this.dropped += over;
       this.stats.dropped += over;
       this.tm?.dropped.add(over);
       this.behindSince ||= Date.now();
+      while (over > 0) {
+        const run = this.queue[this.head] as Run;
+        const n = run.to - run.from;
+        if (n <= over) {
+          this.head++;
+          over -= n;
+        } else {
+          run.from += over;
+          over = 0;
+        }
+      }
     }
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
@@ -139,36 +197,64 @@ export class Tail {
       this.timer = setTimeout(() => this.flush(), Math.max(this.o.flushMs, 20));
       return;
     }
-    let body = this.dropped > 0 ? this.dropNotice() : "";
-    const end = Math.min(this.queue.length, this.head + MAX_FRAME_ENVELOPES);
-    let last: FeedItem | undefined;
-    for (let i = this.head; i < end; i++) {
-      last = this.queue[i] as FeedItem;
-      body += (body ? "," : "") + last.json;
-    }
-    const count = end - this.head;
-    const oldest = count > 0 ? (this.queue[this.head] as FeedItem) : undefined;
-    this.head = end;
-    if (this.head === this.queue.length) {
+    const taken = this.count > 0 || this.dropped > 0 ? this.frame() : undefined;
+    if (this.count === 0) {
       this.queue = [];
       this.head = 0;
       this.behindSince = 0;
     }
-    if (body) {
-      const cursor =
-        last && last.seq > 0
-          ? `,"cursor":"${formatCursor({ seq: last.seq, idx: last.idx, ms: Number(last.env.timestamp / NS_PER_MS) })}"`
-          : "";
-      this.ws.send(`{"batch":[${body}]${cursor}}`);
-      this.stats.sent += count;
-      if (this.tm && oldest) {
-        this.tm.sent.add(count);
+    if (taken) {
+      this.ws.send(taken.frame, { binary: false });
+      this.stats.sent += taken.count;
+      if (this.tm && taken.count > 0) {
+        this.tm.sent.add(taken.count);
         // Once per frame, for its oldest envelope: the worst latency in the frame, at a cost that does not grow with it.
-        this.tm.latency.sinceNs(oldest.env.timestamp);
+        this.tm.latency.sinceNs(BigInt(Math.floor(taken.oldestMs)) * NS_PER_MS);
       }
     }
     if (this.queued > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), 0);
     if (!this.backlogged) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /**
+   * Takes a pending drop notice and up to {@link MAX_FRAME_ENVELOPES} queued envelopes off the queue, as the bytes of
+   * one `{"batch":[...],"cursor":"..."}` text frame: each run is one slice of its rendered batch.
+   */
+  private frame(): { frame: Buffer; count: number; oldestMs: number } {
+    const parts: Buffer[] = [FRAME_OPEN];
+    let size = FRAME_OPEN.length;
+    const add = (b: Buffer) => {
+      if (parts.length > 1) {
+        parts.push(COMMA);
+        size++;
+      }
+      parts.push(b);
+      size += b.length;
+    };
+    if (this.dropped > 0) add(Buffer.from(this.dropNotice()));
+    let left = MAX_FRAME_ENVELOPES;
+    let oldestMs = 0;
+    let cursor = "";
+    while (left > 0 && this.head < this.queue.length) {
+      const run = this.queue[this.head] as Run;
+      const k = Math.min(left, run.to - run.from);
+      const from = run.from;
+      const lastIdx = from + k - 1;
+      if (left === MAX_FRAME_ENVELOPES) oldestMs = run.r ? (run.r.ms[from] as number) : (run.item as FeedItem).ms;
+      if (run.r) add(run.r.bytes.subarray(run.r.starts[from], run.r.ends[lastIdx]));
+      else add(Buffer.from((run.item as FeedItem).json));
+      const ms = run.r ? (run.r.ms[lastIdx] as number) : (run.item as FeedItem).ms;
+      const idx = run.r ? lastIdx : (run.item as FeedItem).idx;
+      cursor = run.seq > 0 ? `,"cursor":"${formatCursor({ seq: run.seq, idx, ms })}"` : "";
+      left -= k;
+      this.count -= k;
+      run.from += k;
+      if (run.from === run.to) this.head++;
+    }
+    const close = Buffer.from(`]${cursor}}`);
+    parts.push(close);
+    size += close.length;
+    return { frame: Buffer.concat(parts, size), count: MAX_FRAME_ENVELOPES - left, oldestMs };
   }
 
   /**

@@ -15,7 +15,7 @@ import { readMeta } from "../egress/meta.js";
 import { readRecent } from "../egress/recent.js";
 import { Tail } from "../egress/tail.js";
 import { BadRequestError, parseFilters } from "../filters.js";
-import type { Feed, FeedHub, FeedItem } from "../ingress/feed.js";
+import type { Feed, FeedBatch, FeedHub, FeedItem } from "../ingress/feed.js";
 import { FirehoseFeed } from "../ingress/firehose.js";
 import { ReplayFeed } from "../ingress/replay.js";
 import { LimitError, type Limits } from "../limits.js";
@@ -388,7 +388,7 @@ export class Api {
         });
         return;
       }
-      const listener = (items: FeedItem[]) => tail?.push(items);
+      const listener = (batch: FeedBatch) => tail?.pushBatch(batch);
       const feed: Feed = await this.d.hub.acquire(filter, listener);
       // The tail gets every message after the feed's last one from the moment it exists: that is its start cursor.
       const makeLive = (ws: import("ws").WebSocket) => {

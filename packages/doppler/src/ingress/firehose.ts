@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { ALL_DATA, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
+import { ALL_DATA, parseDataSubject } from "@tailrace/envelope";
 import type { Count, Logger, Telemetry } from "@tailrace/runtime";
-import { FeedItem } from "./feed.js";
+import { type FeedItem, feedItems } from "./feed.js";
 
 /**
  * The firehose for one consumer: every tenant's data, through a NATS queue group named after the subscription id.
@@ -30,16 +30,16 @@ export class FirehoseFeed {
         if (err) return;
         const subject = parseDataSubject(m.subject);
         if (!subject) return;
-        let batch: Envelope[];
+        let items: FeedItem[];
         try {
-          batch = decodeBatch(m.data);
+          items = feedItems(0, subject.kind, m.data);
         } catch (e) {
           this.malformed?.add(1);
           this.logger.warn({ subject: m.subject, err: (e as Error).message }, "firehose: skipping a batch that does not decode");
           return;
         }
-        this.received?.add(batch.length);
-        onItems(batch.map((e, i) => new FeedItem(0, i, subject.kind, e)));
+        this.received?.add(items.length);
+        onItems(items);
       },
     });
     // The subscription is live once the server has it.

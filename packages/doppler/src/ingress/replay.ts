@@ -1,11 +1,11 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { DATA_STREAM, decodeBatch, type Envelope, parseDataSubject } from "@tailrace/envelope";
+import { DATA_STREAM, parseDataSubject } from "@tailrace/envelope";
 import type { Count, Logger, Telemetry } from "@tailrace/runtime";
 import { type ReaderMessage, StreamReader } from "@tailrace/runtime";
 import { type Cursor, WHOLE_BATCH } from "../cursor.js";
 import type { Tail } from "../egress/tail.js";
-import { FeedItem } from "./feed.js";
+import { type FeedItem, feedItems } from "./feed.js";
 
 /**
  * A tail's private feed for a resume: a {@link StreamReader} that starts at the cursor's batch, skips what the client
@@ -73,27 +73,23 @@ export class ReplayFeed {
     if (!t) return this.attachedTail.then(() => (tail() ? this.onMessage(m, from, kept, tail) : undefined));
     const subject = parseDataSubject(m.subject);
     if (!subject) return undefined;
-    let batch: Envelope[];
+    let items: FeedItem[];
     try {
-      batch = decodeBatch(m.data);
+      items = feedItems(m.seq, subject.kind, m.data);
     } catch {
       this.malformed?.add(1);
       return undefined;
     }
-    this.received?.add(batch.length);
+    this.received?.add(items.length);
     if (this.first) {
       this.first = false;
       if (!kept) {
         const since = from.ms ? new Date(from.ms).toISOString() : "the cursor";
-        const until = batch[0] ? new Date(Number(batch[0].timestamp / 1_000_000n)).toISOString() : "now";
+        const until = items[0] ? new Date(items[0].ms).toISOString() : "now";
         t.notice(`Tailrace could not resume without a gap: envelopes between ${since} and ${until} are past retention and missing`);
       }
     }
-    const items: FeedItem[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      if (kept && m.seq === from.seq && i <= from.idx) continue;
-      items.push(new FeedItem(m.seq, i, subject.kind, batch[i] as Envelope));
-    }
+    if (kept && m.seq === from.seq) items = items.filter((it) => it.idx > from.idx);
     if (items.length) t.push(items);
     return t.backlogged ? t.writable() : undefined;
   }
