@@ -6,11 +6,14 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { NatsPublisher } from "@tailrace/agent";
 import { AppClaims } from "@tailrace/agent/internal";
+import { nowNs } from "@tailrace/envelope";
 import { startNatsCluster, startNatsServer, TEST_JWT_SECRET, testToken } from "@tailrace/testkit";
 import pino from "pino";
 
 export const CLI = fileURLToPath(new URL("../packages/cli/bin/tailrace.mjs", import.meta.url));
 const TAIL_CLIENT = fileURLToPath(new URL("./tail_client.mjs", import.meta.url));
+const MANY_TAILS = fileURLToPath(new URL("./many_tails.mjs", import.meta.url));
+const RECENT_CLIENT = fileURLToPath(new URL("./recent_client.mjs", import.meta.url));
 
 export { startNatsCluster, startNatsServer, TEST_JWT_SECRET, testToken };
 
@@ -59,6 +62,13 @@ function stopChild(child) {
 export function rssKb(pid, peak = false) {
   const m = (peak ? /VmHWM:\s+(\d+)/ : /VmRSS:\s+(\d+)/).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : 0;
+}
+
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat (utime and stime, fields 14 and 15). */
+export function cpuSeconds(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /**
@@ -116,7 +126,52 @@ export async function agentPublisher(url, o = {}) {
     logger: pino({ level: "warn" }, pino.destination(2)),
     ...o,
   });
-  return { nc, pub };
+  const close = async () => {
+    await pub.stop();
+    await nc.close();
+  };
+  return { nc, pub, close };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Many apps logging at once through one publisher: each tick writes one line for every app, `rate` ticks a second,
+ * until `ticks` ticks or `seconds` have passed. Where the publisher cannot keep up (its buffer past `highWater`), the
+ * writer waits for it rather than let the buffer drop lines: the ticks stretch, and `ticks / secs` is the per-app
+ * rate reached. `onTick(t)` runs after each tick. Returns { ticks, lines, secs }.
+ */
+export async function pacedApps(
+  pub,
+  apps,
+  { rate = 10, ticks = Infinity, seconds = Infinity, payload, tenant = "bench", highWater = 100_000, onTick } = {},
+) {
+  const channels = apps.map((app) => ({
+    app,
+    ch: pub.channel(tenant, app),
+    tags: { tenant, app_name: app, source_type: "APP/PROC/WEB", process_type: "web" },
+  }));
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let t = 0;
+  let lines = 0;
+  const room = async () => {
+    await new Promise((r) => setImmediate(r));
+    while (pub.buffer.size > highWater) await sleep(1);
+  };
+  while (t < ticks && performance.now() < end) {
+    for (let i = 0; i < channels.length; i++) {
+      const c = channels[i];
+      c.ch.write({ timestamp: nowNs(), sourceId: c.app, instanceId: "0", tags: c.tags, log: { payload, type: "OUT" } });
+      if (i % 2000 === 1999) await room();
+    }
+    lines += channels.length;
+    t++;
+    await onTick?.(t);
+    await sleep(Math.max(0, start + (t * 1000) / rate - performance.now()));
+    await room();
+  }
+  return { ticks: t, lines, secs: (performance.now() - start) / 1000 };
 }
 
 /**
@@ -150,6 +205,69 @@ export function spawnTail(api, app, token, expect, mode = "count") {
         };
     });
   return next().then(() => ({ child, result: next }));
+}
+
+/**
+ * Starts many_tails.mjs: `count` websocket tails in one process, tail `first + j` on app `<prefix><(first + j) % apps>`,
+ * each done at `expect` envelopes. `next(timeoutMs)` resolves with the next JSON line it prints (`{"allOpen":true}`,
+ * then its report, also on SIGTERM).
+ */
+export function spawnManyTails(api, token, count, apps, expect, { prefix = "fan", first = 0 } = {}) {
+  const child = spawn(
+    process.execPath,
+    [
+      "--max-old-space-size=4096",
+      MANY_TAILS,
+      api.replace("http", "ws"),
+      token,
+      String(count),
+      String(apps),
+      String(expect),
+      prefix,
+      String(first),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const lines = [];
+  let buf = "";
+  let wake;
+  child.stdout.on("data", (d) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, i)));
+      buf = buf.slice(i + 1);
+      wake?.();
+    }
+  });
+  const next = (timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("many_tails timed out")), timeoutMs);
+      const take = () => {
+        if (!lines.length) return void (wake = take);
+        clearTimeout(t);
+        resolve(lines.shift());
+      };
+      take();
+    });
+  return { child, next };
+}
+
+/**
+ * `count` reads of `tailrace logs <app> --recent` (the CLI's query: the newest 1,000 log lines) from recent_client.mjs,
+ * a process of its own, at least `gapMs` apart. Resolves with its report: { requests, statuses, envelopes, p50Ms,
+ * p99Ms, maxMs }.
+ */
+export function recentReads(api, app, token, count, gapMs = 0) {
+  const url = `${api}/api/v1/read/${app}?limit=1000&descending=true&envelope_types=LOG`;
+  const child = spawn(process.execPath, [RECENT_CLIENT, url, token, String(count), String(gapMs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`recent_client exited with ${code}`))));
+  });
 }
 
 export function percentile(sorted, p) {
