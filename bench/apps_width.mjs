@@ -11,6 +11,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { APPS_BUCKET, DATA_STREAM, nowNs } from "@tailrace/envelope";
 import {
   agentPublisher,
+  claimApps,
   cpuSeconds,
   fmt,
   pacedApps,
@@ -28,34 +29,11 @@ const POINTS = SMALL ? [1, 100, 1000] : [1, 100, 1000, 10_000, 50_000];
 const SECONDS = SMALL ? 5 : 15;
 const RATE = 10;
 const READS = SMALL ? 50 : 200;
-/** Claims at once: the publisher's window (maxInFlight), since the agent claims an app on its first publish. */
-const CLAIM_WINDOW = 64;
 const LINE = Buffer.from("GET /orders/12345 200 1.2ms user=alice trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7");
 const DOPPLER_ENV = { TAILRACE_REQUEST_RATE: "100000" };
 
-const ms = (v) => Math.round(v);
 const mb = (kb) => Math.round(kb / 1024);
 const pct = (cpu, secs) => Math.round((cpu / secs) * 100);
-
-async function pool(items, width, fn) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-}
-
-/** Until the doppler's registry (its mirror of the claims) answers for `app`: 404 before, 200 after. */
-async function untilKnown(api, app, token, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const res = await fetch(`${api}/api/v1/read/${app}?limit=1`, { headers: { authorization: `Bearer ${token}` } });
-    await res.arrayBuffer();
-    if (res.ok) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
 
 /** 1,000 lines of `app` as a steady app's would arrive, ~10 a batch, so that `--recent` has a full answer. */
 async function history(pub, app) {
@@ -77,11 +55,7 @@ export async function point(n) {
     const raw = await rawNatsRate(nats.url, { count: 200_000 });
     const apps = Array.from({ length: n }, (_, i) => `a${i}`);
     // The agent claims each source id in KV before its first publish: timed here on its own, for every app.
-    const c0 = performance.now();
-    await pool(apps, CLAIM_WINDOW, (app) => pub.claim("bench", app));
-    const claimAllMs = performance.now() - c0;
-    const known = await untilKnown(doppler.api, apps[n - 1], token, 120_000);
-    const dopplerKnowsAllMs = performance.now() - c0;
+    const claims = await claimApps(pub, apps, { api: doppler.api, token });
     await history(pub, "a0");
     const cpu0 = { nats: cpuSeconds(nats.pid), doppler: cpuSeconds(doppler.pid), bench: process.cpuUsage() };
     const sent0 = pub.stats.sent;
@@ -117,9 +91,9 @@ export async function point(n) {
       linesWritten: load.lines,
       linesStored: stored,
       agentDropped: pub.stats.dropped - dropped0,
-      claimAllMs: ms(claimAllMs),
-      claimsPerSec: Math.round(n / (claimAllMs / 1000)),
-      dopplerKnowsAllMs: known ? ms(dopplerKnowsAllMs) : null,
+      claimAllMs: claims.claimAllMs,
+      claimsPerSec: Math.round(n / (Math.max(1, claims.claimAllMs) / 1000)),
+      dopplerKnowsAllMs: claims.dopplerKnowsAllMs,
       dopplerRssMb: mb(rssAtEnd.doppler),
       natsRssMb: mb(rssAtEnd.nats),
       cpuPercent: cpu,

@@ -40,12 +40,22 @@ export async function startDoppler(natsUrl, extraEnv = {}) {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const api = `http://127.0.0.1:${port}`;
+  let stopping = false;
+  // A doppler that dies mid-scenario shows up as refused connections: say how it ended (a signal: killed from outside).
+  child.once("exit", (code, signal) => {
+    if (!stopping) process.stderr.write(`[bench] doppler ${child.pid} exited unexpectedly: code ${code}, signal ${signal}\n`);
+  });
+  const stop = () => {
+    stopping = true;
+    return stopChild(child);
+  };
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(`${api}/readyz`)).ok) return { api, child, pid: child.pid, stop: () => stopChild(child) };
+      if ((await fetch(`${api}/readyz`)).ok) return { api, child, pid: child.pid, stop };
     } catch {}
     await new Promise((r) => setTimeout(r, 100));
   }
+  stopping = true;
   child.kill("SIGKILL");
   throw new Error("doppler did not become ready");
 }
@@ -134,6 +144,30 @@ export async function agentPublisher(url, o = {}) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Claims every app's source id for `tenant` the way the agent does on an app's first publish, `window` at once (the
+ * publisher's in-flight window), then waits until the doppler at `api` knows the last one (its registry mirrors the
+ * claims: a read answers 404 before, 200 after). Returns { claimAllMs, dopplerKnowsAllMs } (the latter null if the
+ * doppler did not learn it in `timeoutMs`), both from the first claim.
+ */
+export async function claimApps(pub, apps, { api, token, tenant = "bench", window = 64, timeoutMs = 120_000 }) {
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < apps.length) await pub.claim(tenant, apps[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(window, apps.length) }, worker));
+  const claimAllMs = Math.round(performance.now() - t0);
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const res = await fetch(`${api}/api/v1/read/${apps[apps.length - 1]}?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    await res.arrayBuffer();
+    if (res.ok) return { claimAllMs, dopplerKnowsAllMs: Math.round(performance.now() - t0) };
+    await sleep(20);
+  }
+  return { claimAllMs, dopplerKnowsAllMs: null };
+}
 
 /**
  * Many apps logging at once through one publisher: each tick writes one line for every app, `rate` ticks a second,
