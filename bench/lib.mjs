@@ -2,8 +2,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { jetstream } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, createInbox } from "@nats-io/transport-node";
 import { NatsPublisher } from "@tailrace/agent";
 import { AppClaims } from "@tailrace/agent/internal";
 import { nowNs } from "@tailrace/envelope";
@@ -82,6 +82,18 @@ export function cpuSeconds(pid) {
 }
 
 /**
+ * The whole machine's CPU, from /proc/stat: with no argument, a reading; with an earlier reading, the percent of all
+ * cores busy since then (other work on the machine included: figures from a busy machine say so).
+ */
+export function machineBusy(since) {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + f[4];
+  const total = f.reduce((a, b) => a + b, 0);
+  if (!since) return { idle, total };
+  return Math.round((1 - (idle - since.idle) / Math.max(1, total - since.total)) * 100);
+}
+
+/**
  * The raw NATS floor from the same run: one publisher and one subscriber in this process, core NATS, a message per
  * line of `size` bytes. Returns messages/s. With `subUrl` the subscriber connects there (another node of a cluster:
  * every message crosses a route).
@@ -118,6 +130,66 @@ export async function rawNatsRate(url, { size = 120, count = 500_000, subUrl = u
   await pub.close();
   await sub.close();
   return { msgsPerSec: Math.round(got / secs), received: got, sent: count };
+}
+
+/**
+ * The raw JetStream floor of a fan-out: `consumers` push consumers straight on NATS (no doppler), consumer i filtered
+ * to app `i mod apps` of a file stream of its own, while every app gets `rate` messages/s of `size` bytes (core
+ * publishes, so the publisher is not what is measured) for `seconds`. Every 50th consumer samples the latency
+ * (publish → delivery). The stream is deleted afterwards. Returns { consumers, msgsPerSec, expected, delivered,
+ * p50Ms, p99Ms }.
+ */
+export async function rawFanout(url, { consumers, apps, rate = 10, seconds = 5, size = 200 }) {
+  const nc = await connect({ servers: url });
+  const sub = await connect({ servers: url });
+  const jsm = await jetstreamManager(nc);
+  const stream = "BENCH_RAW_FANOUT";
+  await jsm.streams.add({ name: stream, subjects: ["bench.fanout.>"], max_msgs_per_subject: 1000 });
+  const lat = [];
+  let delivered = 0;
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  for (let i = 0; i < consumers; i++) {
+    const sample = i % 50 === 0;
+    const inbox = createInbox();
+    sub.subscribe(inbox, {
+      callback: (_e, m) => {
+        if (m.data.length === 0) return;
+        delivered++;
+        if (sample) lat.push(Date.now() - Number(dec.decode(m.data.subarray(0, 13))));
+      },
+    });
+    await jsm.consumers.add(stream, {
+      filter_subject: `bench.fanout.a${i % apps}`,
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.New,
+      deliver_subject: inbox,
+      mem_storage: true,
+    });
+  }
+  await sub.flush();
+  const pad = "x".repeat(size - 13);
+  const start = performance.now();
+  const ticks = Math.round(rate * seconds);
+  for (let t = 0; t < ticks; t++) {
+    for (let a = 0; a < apps; a++) nc.publish(`bench.fanout.a${a}`, enc.encode(`${Date.now()}${pad}`));
+    await nc.flush();
+    await sleep(Math.max(0, start + ((t + 1) * 1000) / rate - performance.now()));
+  }
+  const expected = ticks * consumers;
+  for (const until = Date.now() + 10_000; delivered < expected && Date.now() < until; ) await sleep(50);
+  await jsm.streams.delete(stream);
+  await sub.close();
+  await nc.close();
+  lat.sort((a, b) => a - b);
+  return {
+    consumers,
+    msgsPerSec: Math.round((ticks * apps) / seconds),
+    expected,
+    delivered,
+    p50Ms: percentile(lat, 50),
+    p99Ms: percentile(lat, 99),
+  };
 }
 
 /**

@@ -11,8 +11,10 @@ import {
   claimApps,
   cpuSeconds,
   fmt,
+  machineBusy,
   pacedApps,
   percentile,
+  rawFanout,
   rawNatsRate,
   rssKb,
   SMALL,
@@ -43,7 +45,7 @@ function counterSum(text, name, labels = []) {
   return n;
 }
 
-export async function point(tails) {
+export async function point(tails, rate = RATE) {
   const nats = await startNatsServer();
   const doppler = await startDoppler(nats.url, LIMITS);
   const { pub, close } = await agentPublisher(nats.url);
@@ -51,25 +53,34 @@ export async function point(tails) {
   try {
     const token = await testToken({ tenant: "bench" });
     const raw = await rawNatsRate(nats.url, { count: 200_000 });
+    // What NATS alone costs for the doppler's side of this point: one filtered consumer per app that has a tail.
+    const rawJs = await rawFanout(nats.url, { consumers: Math.min(tails, APPS), apps: APPS, rate });
     const apps = Array.from({ length: APPS }, (_, i) => `t${i}`);
     await claimApps(pub, apps, { api: doppler.api, token });
     const rssBefore = rssKb(doppler.pid);
-    const ticks = RATE * SECONDS;
+    const ticks = rate * SECONDS;
     for (let first = 0; first < tails; first += PER_PROCESS) {
       clients.push(spawnManyTails(doppler.api, token, Math.min(PER_PROCESS, tails - first), APPS, ticks, { prefix: "t", first }));
     }
     const o0 = performance.now();
-    await Promise.all(clients.map((c) => c.next(180_000)));
+    const opened = await Promise.all(clients.map((c) => c.next(180_000)));
     const openAllMs = Math.round(performance.now() - o0);
     // Let the last feeds' consumers settle before measuring the idle cost.
     await new Promise((r) => setTimeout(r, 1000));
     const rssIdle = rssKb(doppler.pid);
     const reports = clients.map((c) => c.next(SECONDS * 1000 + 180_000));
-    const cpu0 = cpuSeconds(doppler.pid);
-    const natsCpu0 = cpuSeconds(nats.pid);
-    const load = await pacedApps(pub, apps, { rate: RATE, ticks, seconds: SECONDS * 4, payload: LINE });
-    const dopplerCpu = Math.round(((cpuSeconds(doppler.pid) - cpu0) / load.secs) * 100);
-    const natsCpu = Math.round(((cpuSeconds(nats.pid) - natsCpu0) / load.secs) * 100);
+    // CPU of every process of the run over the load: on two cores, the tail clients compete with the doppler.
+    const procs = { doppler: [doppler.pid], nats: [nats.pid], tailClients: clients.map((c) => c.child.pid) };
+    const cpuOf = () => Object.fromEntries(Object.entries(procs).map(([k, pids]) => [k, pids.reduce((n, pid) => n + cpuSeconds(pid), 0)]));
+    const cpu0 = cpuOf();
+    const bench0 = process.cpuUsage();
+    const busy0 = machineBusy();
+    const load = await pacedApps(pub, apps, { rate, ticks, seconds: SECONDS * 4, payload: LINE });
+    const cpu1 = cpuOf();
+    const b = process.cpuUsage(bench0);
+    const cpuPercent = Object.fromEntries(Object.keys(procs).map((k) => [k, Math.round(((cpu1[k] - cpu0[k]) / load.secs) * 100)]));
+    cpuPercent.agentPublisher = Math.round(((b.user + b.system) / 1e6 / load.secs) * 100);
+    cpuPercent.machine = machineBusy(busy0);
     const rssLoaded = rssKb(doppler.pid);
     await pub.drain(30_000);
     // Every tail reports once it has all its app's lines; those still short after 20 s report on SIGTERM.
@@ -93,6 +104,8 @@ export async function point(tails) {
       delivered,
       lost: Math.max(0, expected - delivered),
       tailsShort: got.reduce((n, r) => n + r.short, 0),
+      tailsFailedToOpen: opened.reduce((n, r) => n + r.failed, 0),
+      connectRetries: opened.reduce((n, r) => n + r.retried, 0),
       tailsClosed: got.reduce((n, r) => n + r.closed, 0),
       dopplerDropped: counterSum(metrics, "tailrace_envelopes_dropped_total", ['direction="egress"']),
       openAllMs,
@@ -100,14 +113,14 @@ export async function point(tails) {
       dopplerRssMbIdleTails: mb(rssIdle),
       dopplerRssMbLoaded: mb(rssLoaded),
       dopplerRssMbPeak: mb(rssKb(doppler.pid, true)),
-      dopplerCpuPercent: dopplerCpu,
-      natsCpuPercent: natsCpu,
+      cpuPercent,
       natsRssMb: mb(rssKb(nats.pid)),
       latencySamples: lat.length,
       p50Ms: percentile(lat, 50),
       p99Ms: percentile(lat, 99),
       maxMs: lat[lat.length - 1] ?? null,
       rawNatsMsgsPerSec: raw.msgsPerSec,
+      rawJetStreamFanout: rawJs,
     };
   } finally {
     for (const c of clients) c.child.kill("SIGKILL");
@@ -130,7 +143,7 @@ export async function run() {
       x: { label: "tails", values: points.map((p) => p.tails), log: true },
       series: [
         { label: "doppler RSS with lines flowing (MB)", values: points.map((p) => p.dopplerRssMbLoaded) },
-        { label: "doppler CPU (%)", values: points.map((p) => p.dopplerCpuPercent) },
+        { label: "doppler CPU (%)", values: points.map((p) => p.cpuPercent.doppler) },
         { label: "p99 ingest→tail (ms)", values: points.map((p) => p.p99Ms) },
         { label: "lines lost", values: points.map((p) => p.lost) },
       ],
