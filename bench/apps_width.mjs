@@ -14,6 +14,7 @@ import {
   claimApps,
   cpuSeconds,
   fmt,
+  machineBusy,
   pacedApps,
   rawNatsRate,
   recentReads,
@@ -57,7 +58,7 @@ export async function point(n) {
     // The agent claims each source id in KV before its first publish: timed here on its own, for every app.
     const claims = await claimApps(pub, apps, { api: doppler.api, token });
     await history(pub, "a0");
-    const cpu0 = { nats: cpuSeconds(nats.pid), doppler: cpuSeconds(doppler.pid), bench: process.cpuUsage() };
+    const cpu0 = { nats: cpuSeconds(nats.pid), doppler: cpuSeconds(doppler.pid), bench: process.cpuUsage(), machine: machineBusy() };
     const sent0 = pub.stats.sent;
     const dropped0 = pub.stats.dropped;
     // Reads while the apps log, from 2 s in, at most 20 a second.
@@ -68,16 +69,13 @@ export async function point(n) {
     await pub.drain(60_000);
     // Until the last line written is stored: what the publisher could not send in time counts against its rate.
     const secs = (performance.now() - l0) / 1000;
+    const agent = process.cpuUsage(cpu0.bench);
     const cpu = {
       nats: pct(cpuSeconds(nats.pid) - cpu0.nats, secs),
       doppler: pct(cpuSeconds(doppler.pid) - cpu0.doppler, secs),
-      bench: pct(
-        (() => {
-          const u = process.cpuUsage(cpu0.bench);
-          return (u.user + u.system) / 1e6;
-        })(),
-        secs,
-      ),
+      // This process: the agent's publisher and the apps writing into it.
+      agentPublisher: pct((agent.user + agent.system) / 1e6, secs),
+      machine: machineBusy(cpu0.machine),
     };
     const readsUnderLoad = await underLoad;
     const info = await jsm.streams.info(DATA_STREAM);
@@ -102,6 +100,8 @@ export async function point(n) {
         dataMessages: info.state.messages,
         subjects: info.state.num_subjects,
         bytesPerLine: Math.round(info.state.bytes / Math.max(1, stored + 1000)),
+        // The agent batches per app: at width each app has only a line or two waiting when its turn comes.
+        linesPerMessage: Math.round(((stored + 1000) / Math.max(1, info.state.messages)) * 10) / 10,
         claimsKvBytes: kv.state.bytes,
       },
       recentUnderLoad: readsUnderLoad,
