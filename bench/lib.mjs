@@ -81,6 +81,12 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** Bytes a process has read through read(2) and its kin (page cache included), from /proc/<pid>/io. */
+export function readBytes(pid) {
+  const m = /rchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+  return m ? Number(m[1]) : 0;
+}
+
 /**
  * The whole machine's CPU, from /proc/stat: with no argument, a reading; with an earlier reading, the percent of all
  * cores busy since then (other work on the machine included: figures from a busy machine say so).
