@@ -1,16 +1,13 @@
 // Scenarios on the doppler itself (its own process): `--recent` of 1,000 lines, 1,000 tails of one app at
 // 1,000 lines/s, and memory with 10,000 idle tails. Each beside the raw NATS figure of the same run.
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { NatsPublisher } from "@tailrace/agent";
 import { AppClaims } from "@tailrace/agent/internal";
 import { nowNs } from "@tailrace/envelope";
 import pino from "pino";
-import { fmt, percentile, rawNatsRate, rssKb, startDoppler, startNatsServer, testToken } from "./lib.mjs";
+import { fmt, percentile, rawNatsRate, rssKb, spawnManyTails, startDoppler, startNatsServer, testToken } from "./lib.mjs";
 
-const MANY = fileURLToPath(new URL("./many_tails.mjs", import.meta.url));
 const LINE = Buffer.from("GET /orders/12345 200 1.2ms user=alice trace=4bf92f3577b34da6a3ce929d0e0e4736");
 
 async function publisher(url) {
@@ -38,37 +35,6 @@ async function paced(pub, app, rate, seconds) {
   }
   await pub.drain(10_000);
   return sent;
-}
-
-function spawnMany(api, token, count, apps, expect) {
-  const child = spawn(
-    process.execPath,
-    ["--max-old-space-size=4096", MANY, api.replace("http", "ws"), token, String(count), String(apps), String(expect)],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const lines = [];
-  let buf = "";
-  let wake;
-  child.stdout.on("data", (d) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-      wake?.();
-    }
-  });
-  const next = (timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("many_tails timed out")), timeoutMs);
-      const take = () => {
-        if (!lines.length) return void (wake = take);
-        clearTimeout(t);
-        resolve(lines.shift());
-      };
-      take();
-    });
-  return { child, next };
 }
 
 async function recent(url, api, token) {
@@ -99,7 +65,7 @@ async function recent(url, api, token) {
 
 async function fanout(url, api, token, tails, rate, seconds, pid) {
   const { nc, pub } = await publisher(url);
-  const many = spawnMany(api, token, tails, 1, rate * seconds);
+  const many = spawnManyTails(api, token, tails, 1, rate * seconds);
   await many.next(60_000);
   const sent = await paced(pub, "fan0", rate, seconds);
   const timer = setTimeout(() => many.child.kill("SIGTERM"), 15_000);
@@ -128,7 +94,7 @@ async function idle(url, token, tails, apps, limits) {
   const { api, pid } = doppler;
   await new Promise((r) => setTimeout(r, 1000));
   const before = Math.round(rssKb(pid) / 1024);
-  const many = spawnMany(api, token, tails, apps, Number.MAX_SAFE_INTEGER);
+  const many = spawnManyTails(api, token, tails, apps, Number.MAX_SAFE_INTEGER);
   await many.next(120_000);
   await new Promise((r) => setTimeout(r, 3000));
   const rss = Math.round(rssKb(pid) / 1024);

@@ -5,7 +5,7 @@
 // takes to deliver every drain again after the first is killed with SIGKILL. Each point runs on a fresh nats-server.
 // BENCH_SCALE=small runs 1, 10 and 100 drains for a few seconds each.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { connect } from "@nats-io/transport-node";
 import { DrainStore } from "@tailrace/drainer";
 import { nowNs } from "@tailrace/envelope";
 import { freePort, startRsyslog } from "@tailrace/testkit";
-import { agentPublisher, CLI, fmt, rawNatsRate, rssKb, SMALL, startDoppler, startNatsServer } from "./lib.mjs";
+import { agentPublisher, CLI, cpuSeconds, fmt, rawNatsRate, rssKb, SMALL, startDoppler, startNatsServer } from "./lib.mjs";
 import { lineChart } from "./svg.mjs";
 
 // BENCH_DRAINS=1000,5000 runs only those points.
@@ -23,13 +23,6 @@ const RATE = 10;
 /** Five, so that the five drains of one app each have a receiver of their own. */
 const RECEIVERS = 5;
 const TICK_MS = 1000 / RATE;
-
-/** CPU seconds a process has used (user + system), from /proc/<pid>/stat (utime and stime, fields 14 and 15). */
-function cpuSeconds(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /**
  * Follows rsyslog's out.jsonl files: lines per receiver and app (`<receiver>:<app>`, one drain each), in order, with

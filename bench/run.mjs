@@ -17,6 +17,8 @@ const SCENARIOS = {
   cluster: { file: "./cluster.mjs", title: "Cluster (3 nodes, R3)" },
   nats_width: { file: "./nats_width.mjs", title: "nats-server 2.9: a stream per drained app vs a consumer per drain" },
   drains_width: { file: "./drains_width.mjs", title: "Drains at width: 1 to 5,000 drains on one drainer" },
+  apps_width: { file: "./apps_width.mjs", title: "Apps at width: 1 to 50,000 apps on one doppler and one nats-server" },
+  tails_width: { file: "./tails_width.mjs", title: "Tails at width: 1 to 10,000 live tails over 1,000 apps" },
 };
 
 const args = process.argv.slice(2);
