@@ -13,7 +13,16 @@ import type { Server } from "node:http";
 import { hostname } from "node:os";
 import { jetstream } from "@nats-io/jetstream";
 import type { KvWatchEntry } from "@nats-io/kv";
-import { chooseReplicas, connectNats, type Logger, type NatsConnection, natsSecurity, openJetStream, Telemetry } from "@tailrace/runtime";
+import {
+  chooseReplicas,
+  closeHttpServer,
+  connectNats,
+  type Logger,
+  type NatsConnection,
+  natsSecurity,
+  openJetStream,
+  Telemetry,
+} from "@tailrace/runtime";
 import { AddressGuard } from "./binding/guard.js";
 import type { DrainerConfig } from "./config.js";
 import { ensureDrainBuffer } from "./drain/buffer.js";
@@ -275,8 +284,7 @@ export class Drainer {
     this.runners.clear();
     await Promise.all(runners.map((r) => r.stop(0)));
     await this.feed?.stop();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server?.closeAllConnections();
+    if (this.server) await closeHttpServer(this.server);
     await this.nc?.drain().catch(() => this.nc?.close());
     await this.telemetry.shutdown();
   }
