@@ -5,6 +5,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { decodeOtlpRequest, type ORequest, type OtlpResource } from "@tailrace/drainer/internal";
 import { nowNs } from "@tailrace/envelope";
 import { makeTestPki, type TempDir, type TestPki, tempDir, testToken, waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,50 +18,11 @@ import { type DrainStack, firstSeen, startDrainStack } from "./drain_helpers.js"
 interface Type {
   decode(b: Uint8Array): unknown;
   encode(m: object): { finish(): Uint8Array };
-  toObject(m: unknown, o: object): ORequest;
 }
 const otel = createRequire(import.meta.url)("@opentelemetry/otlp-transformer/build/src/generated/root.js") as {
   opentelemetry: { proto: { collector: Record<"logs" | "metrics", { v1: Record<string, Type> }> } };
 };
-const { logs: LOGS, metrics: METRICS } = otel.opentelemetry.proto.collector;
-const AS_JSON = { longs: String, bytes: String, enums: Number };
-/** The decoded requests as the generated code's toObject gives them (longs and bytes as strings). */
-interface KV {
-  key: string;
-  value: { stringValue?: string };
-}
-interface Res {
-  resource: { attributes: KV[] };
-}
-interface Point {
-  asDouble?: number;
-  asInt?: string;
-  timeUnixNano?: string;
-  startTimeUnixNano?: string;
-  attributes?: KV[];
-}
-interface OMetric {
-  name: string;
-  unit?: string;
-  gauge?: { dataPoints: Point[] };
-  sum?: { dataPoints: Point[]; aggregationTemporality?: number; isMonotonic?: boolean };
-}
-interface ORecord {
-  body: { stringValue?: string; bytesValue?: string };
-  severityNumber?: number;
-  severityText?: string;
-  traceId?: string;
-  spanId?: string;
-  eventName?: string;
-  attributes?: KV[];
-  timeUnixNano?: string;
-  observedTimeUnixNano?: string;
-}
-interface ORequest {
-  resourceLogs: Array<Res & { scopeLogs: Array<{ scope: { name: string }; logRecords: ORecord[] }> }>;
-  resourceMetrics: Array<Res & { scopeMetrics: Array<{ scope: { name: string }; metrics: OMetric[] }> }>;
-}
-
+const { logs: LOGS } = otel.opentelemetry.proto.collector;
 interface Export {
   path: string;
   headers: IncomingMessage["headers"];
@@ -91,10 +53,15 @@ async function otlpReceiver(pki?: TestPki): Promise<Receiver> {
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
       const path = req.url ?? "";
-      const type = path.endsWith("/v1/metrics") ? METRICS.v1.ExportMetricsServiceRequest : LOGS.v1.ExportLogsServiceRequest;
       const bytes = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
       const a = r.answer(path);
-      r.exports.push({ path, headers: req.headers, status: a.status, at: Date.now(), body: type.toObject(type.decode(bytes), AS_JSON) });
+      r.exports.push({
+        path,
+        headers: req.headers,
+        status: a.status,
+        at: Date.now(),
+        body: decodeOtlpRequest(path.endsWith("/v1/metrics") ? "metrics" : "logs", bytes),
+      });
       res.writeHead(a.status, { "content-type": "application/x-protobuf", ...a.headers }).end(a.body ? Buffer.from(a.body) : undefined);
     });
   };
@@ -123,7 +90,7 @@ async function otlpReceiver(pki?: TestPki): Promise<Receiver> {
   return r;
 }
 
-const attr = (rl: Res | undefined, key: string) => rl?.resource.attributes.find((a) => a.key === key)?.value.stringValue;
+const attr = (rl: OtlpResource | undefined, key: string) => rl?.resource.attributes.find((a) => a.key === key)?.value.stringValue;
 
 /** The bodies of the app's own log records (instance 0, not the drain's LGR lines) in the order received. */
 function appLines(exports: Export[], app: string): string[] {

@@ -1,62 +1,13 @@
-import { createRequire } from "node:module";
 import type { Envelope } from "@tailrace/envelope";
 import { describe, expect, it } from "vitest";
 import { encodeRequest, type OtlpItem, otlpItems } from "./encode.js";
-
-interface Type {
-  decode(b: Uint8Array): unknown;
-  toObject(m: unknown, o: object): ORequest;
-}
-// The receiver's side: the OpenTelemetry project's generated decoders, not this package's encoder.
-const root = createRequire(import.meta.url)("@opentelemetry/otlp-transformer/build/src/generated/root.js") as {
-  opentelemetry: { proto: { collector: Record<"logs" | "metrics", { v1: Record<string, Type> }> } };
-};
-const { collector } = root.opentelemetry.proto;
-const AS_JSON = { longs: String, bytes: String, enums: Number, defaults: false };
-/** The decoded requests as the generated code's toObject gives them (longs and bytes as strings). */
-interface KV {
-  key: string;
-  value: { stringValue?: string };
-}
-interface Res {
-  resource: { attributes: KV[] };
-}
-interface Point {
-  asDouble?: number;
-  asInt?: string;
-  timeUnixNano?: string;
-  startTimeUnixNano?: string;
-  attributes?: KV[];
-}
-interface OMetric {
-  name: string;
-  unit?: string;
-  gauge?: { dataPoints: Point[] };
-  sum?: { dataPoints: Point[]; aggregationTemporality?: number; isMonotonic?: boolean };
-}
-interface ORecord {
-  body: { stringValue?: string; bytesValue?: string };
-  severityNumber?: number;
-  severityText?: string;
-  traceId?: string;
-  spanId?: string;
-  eventName?: string;
-  attributes?: KV[];
-  timeUnixNano?: string;
-  observedTimeUnixNano?: string;
-}
-interface ORequest {
-  resourceLogs: Array<Res & { scopeLogs: Array<{ scope: { name: string }; logRecords: ORecord[] }> }>;
-  resourceMetrics: Array<Res & { scopeMetrics: Array<{ scope: { name: string }; metrics: OMetric[] }> }>;
-}
+import { decodeOtlpRequest, type KV, type ORequest } from "./receiver.js";
 
 function decodeLogs(items: OtlpItem[]): ORequest {
-  const t = collector.logs.v1.ExportLogsServiceRequest as Type;
-  return t.toObject(t.decode(encodeRequest("logs", items)), AS_JSON);
+  return decodeOtlpRequest("logs", encodeRequest("logs", items));
 }
 function decodeMetrics(items: OtlpItem[]): ORequest {
-  const t = collector.metrics.v1.ExportMetricsServiceRequest as Type;
-  return t.toObject(t.decode(encodeRequest("metrics", items)), AS_JSON);
+  return decodeOtlpRequest("metrics", encodeRequest("metrics", items));
 }
 
 const TAGS = { tenant: "acme", app_name: "web", source_type: "APP/PROC/WEB", process_type: "web" };
