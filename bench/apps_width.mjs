@@ -27,7 +27,12 @@ import {
 } from "./lib.mjs";
 import { lineChart } from "./svg.mjs";
 
-const POINTS = SMALL ? [1, 100, 1000] : [1, 100, 1000, 10_000, 50_000];
+// BENCH_APPS=50000 runs only those points.
+const POINTS = process.env.BENCH_APPS
+  ? process.env.BENCH_APPS.split(",").map(Number)
+  : SMALL
+    ? [1, 100, 1000]
+    : [1, 100, 1000, 10_000, 50_000];
 const SECONDS = SMALL ? 5 : 15;
 const RATE = 10;
 const READS = SMALL ? 50 : 200;
@@ -173,7 +178,7 @@ export async function run() {
     process.stderr.write(`[apps_width] ${fmt(n)} apps: ${JSON.stringify(p)}\n`);
     points.push(p);
   }
-  if (!SMALL) {
+  if (!SMALL && !process.env.BENCH_APPS) {
     lineChart(new URL("../docs/bench-apps.svg", import.meta.url), {
       title: `Apps on one doppler and one nats-server (${RATE} lines/s per app asked)`,
       x: { label: "apps", values: points.map((p) => p.apps), log: true },
