@@ -16,7 +16,7 @@ const LINE = "GET /orders/12345 200 1.2ms user=alice trace=4bf92f3577b34da6a3ce9
 
 /** A receiver that counts octet-counted frames and remembers when the last one came. */
 async function receiver() {
-  const r = { frames: 0, bytes: 0, last: 0, port: 0 };
+  const r = { frames: 0, bytes: 0, first: 0, last: 0, port: 0 };
   const server = createServer((sock) => {
     let pending = Buffer.alloc(0);
     sock.on("data", (d) => {
@@ -34,6 +34,7 @@ async function receiver() {
       pending = buf.subarray(pos);
       buf = undefined;
       r.last = performance.now();
+      if (!r.first) r.first = r.last;
     });
   });
   await new Promise((res) => server.listen(0, "127.0.0.1", res));
@@ -100,6 +101,8 @@ export async function run({ total = 500_000 } = {}) {
         sent: total,
         mbPerSec: Math.round((rx.bytes / secs / 1024 ** 2) * 10) / 10,
         ratioToRawNats: Math.round((linesPerSec / raw.msgsPerSec) * 100) / 100,
+        // From the drainer's start to its first line at the receiver: start-up, shard leases, the drain's consumer.
+        firstLineMs: Math.round(rx.first - start),
       },
     };
   } finally {
