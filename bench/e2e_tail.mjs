@@ -1,30 +1,8 @@
 // Scenario: agent publisher → NATS (JetStream) → doppler (own process) → one websocket tail.
 // Measures (1) lines/s at full speed and (2) ingest→tail latency percentiles at a paced 50,000 lines/s.
 
-import { jetstream } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { NatsPublisher } from "@tailrace/agent";
-import { AppClaims } from "@tailrace/agent/internal";
 import { nowNs } from "@tailrace/envelope";
-import pino from "pino";
-import { NATS_RECONNECT, percentile, rawNatsRate, spawnTail, startDoppler, startNatsServer, testToken } from "./lib.mjs";
-
-/**
- * lib.mjs's agentPublisher, connected as `tailrace agent` connects (connectNats with asyncTraces: false): without
- * nats.js's async stack trace per JetStream publish, which cost this process 5% of its CPU and more in GC (issue 13).
- */
-async function agentPublisher(url) {
-  const nc = await connect({ servers: url.split(","), noRandomize: true, ...NATS_RECONNECT, noAsyncTraces: true });
-  const pub = new NatsPublisher(jetstream(nc), new AppClaims(nc), {
-    bufferSize: 200_000,
-    maxBatch: 512,
-    flushMs: 2,
-    maxInFlight: 64,
-    agentId: `bench-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-    logger: pino({ level: "warn" }, pino.destination(2)),
-  });
-  return { nc, pub };
-}
+import { agentPublisher, percentile, rawNatsRate, spawnTail, startDoppler, startNatsServer, testToken } from "./lib.mjs";
 
 const LINE = "GET /orders/12345 200 1.2ms user=alice trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7";
 

@@ -188,7 +188,8 @@ export function encodeBatch(batch: readonly Envelope[]): Uint8Array {
   return w.buf.subarray(0, w.pos);
 }
 
-class Reader {
+/** Reads the batch wire format; protojson_wire.ts extends it to skip over strings. */
+export class Reader {
   pos = 0;
   readonly buf: Buffer;
   constructor(data: Uint8Array) {

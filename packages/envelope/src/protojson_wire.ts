@@ -6,7 +6,7 @@
  * byte for byte what `toProtoJson(decodeBatch(data)[i])` gives, and a batch that decodeBatch refuses is refused here
  * with the same {@link CodecError}.
  */
-import { decodeBatch, decodeEnvelopeAt } from "./codec.js";
+import { decodeBatch, decodeEnvelopeAt, Reader } from "./codec.js";
 import type { Envelope } from "./envelope.js";
 import { CodecError } from "./errors.js";
 import { setOwn } from "./own.js";
@@ -31,31 +31,7 @@ let hiNs = 0;
 let lastSec = -1;
 let lastSecText = "";
 
-class Wire {
-  pos = 0;
-  readonly buf: Buffer;
-  constructor(data: Uint8Array) {
-    this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  }
-  need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new CodecError(`batch truncated at byte ${this.pos}`);
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++] as number;
-  }
-  varint(): number {
-    let v = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.u8();
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-      shift += 7;
-      if (shift > 28) throw new CodecError(`varint too long at byte ${this.pos}`);
-    }
-    return v;
-  }
+class Wire extends Reader {
   /** Skips a `str`, returning where its bytes start. */
   skipStr(): number {
     const n = this.varint();
