@@ -1,7 +1,8 @@
 /**
  * The doppler's whole data path on one screen:
  *
- *   JetStream TAILRACE_DATA ──► FeedHub (one ordered consumer per app in use) ──► Tail (bounded queue) ──► websocket
+ *   JetStream TAILRACE_DATA ──► FeedHub (an ordered consumer per tailed app, up to TAILRACE_TAIL_CONSUMERS;
+ *                          │    then one on the whole stream, routed by subject) ──► Tail (bounded queue) ──► websocket
  *                          └──► readRecent (ephemeral consumer per request) ──► GET /api/v1/read/{source_id}
  *   KV tailrace_apps ──► AppRegistry (source_id → tenant) ──► access decisions
  */
@@ -22,7 +23,7 @@ import type { DopplerConfig } from "./config.js";
 import { createDrainsApi } from "./http/drains.js";
 import { Api } from "./http/server.js";
 import { createTenantMetricsApi } from "./http/tenant_metrics.js";
-import { FeedHub } from "./ingress/feed.js";
+import { FeedHub } from "./ingress/hub.js";
 import { Limits } from "./limits.js";
 import { TenantMetrics } from "./metrics/service.js";
 import { AppRegistry } from "./store/apps.js";
@@ -79,7 +80,7 @@ export class Doppler {
     this.streamReady = true;
     this.registry = new AppRegistry(this.nc, this.logger, jsm, replicas);
     await this.registry.start();
-    this.hub = new FeedHub({ nc: this.nc, jsm }, this.logger, this.telemetry);
+    this.hub = new FeedHub({ nc: this.nc, jsm }, this.logger, this.telemetry, { maxConsumers: c.TAILRACE_TAIL_CONSUMERS });
     this.tenantMetrics = new TenantMetrics({
       js,
       nc: this.nc,

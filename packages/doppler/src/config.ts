@@ -33,6 +33,12 @@ export const dopplerSpec = {
     5,
   ),
   TAILRACE_TAIL_QUEUE: int("envelopes queued per tail before the oldest are dropped", 10_000, 100, 1_000_000),
+  TAILRACE_TAIL_CONSUMERS: int(
+    "apps whose live tails get a JetStream consumer of their own; the tails of further apps share one consumer on the whole data stream (0: all share it)",
+    64,
+    0,
+    100_000,
+  ),
   TAILRACE_TAIL_FLUSH: duration("how long a tail gathers envelopes into one frame", 5),
   TAILRACE_TAIL_MAX_BUFFERED: int(
     "bytes a tail's socket may hold unsent before its queue absorbs and then drops",

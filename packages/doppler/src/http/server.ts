@@ -15,8 +15,9 @@ import { readMeta } from "../egress/meta.js";
 import { readRecent } from "../egress/recent.js";
 import { Tail } from "../egress/tail.js";
 import { BadRequestError, parseFilters } from "../filters.js";
-import type { Feed, FeedBatch, FeedHub, FeedItem } from "../ingress/feed.js";
+import type { FeedBatch, FeedItem, LiveFeed } from "../ingress/feed.js";
 import { FirehoseFeed } from "../ingress/firehose.js";
+import type { FeedHub } from "../ingress/hub.js";
 import { ReplayFeed } from "../ingress/replay.js";
 import { LimitError, type Limits } from "../limits.js";
 import type { AppRegistry } from "../store/apps.js";
@@ -389,7 +390,7 @@ export class Api {
         return;
       }
       const listener = (batch: FeedBatch) => tail?.pushBatch(batch);
-      const feed: Feed = await this.d.hub.acquire(filter, listener);
+      const feed: LiveFeed = await this.d.hub.acquire(filter, listener);
       // The tail gets every message after the feed's last one from the moment it exists: that is its start cursor.
       const makeLive = (ws: import("ws").WebSocket) => {
         const t = make(ws);

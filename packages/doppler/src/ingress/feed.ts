@@ -2,7 +2,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DATA_STREAM, type Envelope, type Kind, parseDataSubject, toProtoJson } from "@tailrace/envelope";
 import { renderBatchProtoJson, type WireBatch } from "@tailrace/envelope/internal";
-import type { Count, Logger, Telemetry } from "@tailrace/runtime";
+import type { Count, Logger } from "@tailrace/runtime";
 import { type ReaderMessage, StreamReader } from "@tailrace/runtime";
 
 /**
@@ -68,7 +68,37 @@ export class FeedBatch {
   }
 }
 
+/** Feed counters: envelopes read for tails, and batches that did not decode. */
+export interface FeedCounts {
+  received: Count;
+  malformed: Count;
+}
+
+/** Renders one message for tails; a batch that does not decode is counted, logged and skipped (undefined). */
+export function renderFeedBatch(m: ReaderMessage, kind: Kind, logger: Logger, counts?: FeedCounts): FeedBatch | undefined {
+  let batch: FeedBatch;
+  try {
+    batch = new FeedBatch(m.seq, kind, renderBatchProtoJson(m.data));
+  } catch (err) {
+    counts?.malformed.add(1);
+    logger.warn({ subject: m.subject, seq: m.seq, err: (err as Error).message }, "skipping a batch that does not decode");
+    return undefined;
+  }
+  counts?.received.add(batch.rendered.count);
+  return batch;
+}
+
 export type FeedListener = (batch: FeedBatch) => void;
+
+/** What a live tail's listener is attached to: an app's own {@link Feed}, or its route on the shared wide feed. */
+export interface LiveFeed {
+  readonly filter: string;
+  /** Stream sequence of the last message read for this filter (or past it): a tail's start cursor. */
+  readonly lastSeq: number;
+  readonly size: number;
+  add(l: FeedListener): void;
+  remove(l: FeedListener): void;
+}
 
 export interface FeedStart {
   /** Start at this stream sequence; by default only messages stored after the feed starts. */
@@ -86,7 +116,7 @@ export interface FeedSource {
  * every message once, in stream order, each with its stream sequence (the basis of resume cursors), also across the
  * loss of the NATS node its consumer lived on.
  */
-export class Feed {
+export class Feed implements LiveFeed {
   private readonly listeners = new Set<FeedListener>();
   private reader: StreamReader | undefined;
   /** Messages that did not decode; never forwarded. */
@@ -96,7 +126,7 @@ export class Feed {
     private readonly source: FeedSource,
     readonly filter: string,
     private readonly logger: Logger,
-    private readonly counts?: { received: Count; malformed: Count },
+    private readonly counts?: FeedCounts,
   ) {}
 
   get lastSeq(): number {
@@ -141,87 +171,16 @@ export class Feed {
   private onMessage(m: ReaderMessage): void {
     const subject = parseDataSubject(m.subject);
     if (!subject) return;
-    let batch: FeedBatch;
-    try {
-      batch = new FeedBatch(m.seq, subject.kind, renderBatchProtoJson(m.data));
-    } catch (err) {
+    const batch = renderFeedBatch(m, subject.kind, this.logger, this.counts);
+    if (!batch) {
       this.corrupt++;
-      this.counts?.malformed.add(1);
-      this.logger.warn({ subject: m.subject, seq: m.seq, err: (err as Error).message }, "skipping a batch that does not decode");
       return;
     }
-    this.counts?.received.add(batch.rendered.count);
     for (const l of this.listeners) l(batch);
   }
 
   async stop(): Promise<void> {
     this.listeners.clear();
     await this.reader?.stop();
-  }
-}
-
-/** Shares one live {@link Feed} per filter among the tails of this doppler, and stops it when the last one leaves. */
-export class FeedHub {
-  private readonly feeds = new Map<string, { feed: Feed; ready: Promise<void> }>();
-  private readonly counts: { received: Count; malformed: Count } | undefined;
-
-  constructor(
-    private readonly source: FeedSource,
-    private readonly logger: Logger,
-    telemetry?: Telemetry,
-  ) {
-    if (telemetry) {
-      this.counts = {
-        received: telemetry.received("ingress", { consumer: "tail" }),
-        malformed: telemetry.dropped("ingress", "malformed", { consumer: "tail" }),
-      };
-      telemetry.lag("tails", () => this.lag);
-    }
-  }
-
-  /** Messages stored and not yet delivered, over every live feed. */
-  get lag(): number {
-    let n = 0;
-    for (const { feed } of this.feeds.values()) n += feed.pending;
-    return n;
-  }
-
-  /** Feeds without a working consumer right now, and since when the oldest has been (ms; 0 if none). */
-  get degraded(): { feeds: number; since: number } {
-    let feeds = 0;
-    let since = 0;
-    for (const { feed } of this.feeds.values()) {
-      if (!feed.degradedSince) continue;
-      feeds++;
-      if (!since || feed.degradedSince < since) since = feed.degradedSince;
-    }
-    return { feeds, since };
-  }
-
-  async acquire(filter: string, l: FeedListener): Promise<Feed> {
-    let entry = this.feeds.get(filter);
-    if (!entry) {
-      const feed = new Feed(this.source, filter, this.logger, this.counts);
-      entry = { feed, ready: feed.start() };
-      this.feeds.set(filter, entry);
-      entry.ready.catch(() => this.feeds.delete(filter));
-    }
-    await entry.ready;
-    entry.feed.add(l);
-    return entry.feed;
-  }
-
-  release(feed: Feed, l: FeedListener): void {
-    feed.remove(l);
-    if (feed.size === 0 && this.feeds.get(feed.filter)?.feed === feed) {
-      this.feeds.delete(feed.filter);
-      void feed.stop();
-    }
-  }
-
-  async stop(): Promise<void> {
-    const all = [...this.feeds.values()];
-    this.feeds.clear();
-    await Promise.all(all.map((e) => e.feed.stop()));
   }
 }
