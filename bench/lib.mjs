@@ -1,6 +1,6 @@
 // Shared helpers for the benchmark scenarios: a real nats-server, a doppler child process, and the raw NATS floor.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, createInbox } from "@nats-io/transport-node";
@@ -28,16 +28,18 @@ export async function startDoppler(natsUrl, extraEnv = {}) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   // BENCH_DOPPLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the doppler of a run.
   const nodeArgs = (process.env.BENCH_DOPPLER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  // BENCH_DOPPLER_LOG=/tmp/doppler.log keeps its log (at info), appended.
+  const log = process.env.BENCH_DOPPLER_LOG ? openSync(process.env.BENCH_DOPPLER_LOG, "a") : "ignore";
   const child = spawn(process.execPath, [...nodeArgs, CLI, "doppler", "--port", String(port)], {
     env: {
       PATH: process.env.PATH,
       NATS_URL: natsUrl,
       TAILRACE_JWT_SECRET: TEST_JWT_SECRET,
       TAILRACE_DOPPLER_HOST: "127.0.0.1",
-      TAILRACE_LOG_LEVEL: "warn",
+      TAILRACE_LOG_LEVEL: log === "ignore" ? "warn" : "info",
       ...extraEnv,
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", log, "inherit"],
   });
   const api = `http://127.0.0.1:${port}`;
   let stopping = false;
@@ -142,10 +144,10 @@ export async function rawNatsRate(url, { size = 120, count = 500_000, subUrl = u
  * The raw JetStream floor of a fan-out: `consumers` push consumers straight on NATS (no doppler), consumer i filtered
  * to app `i mod apps` of a file stream of its own, while every app gets `rate` messages/s of `size` bytes (core
  * publishes, so the publisher is not what is measured) for `seconds`. Every 50th consumer samples the latency
- * (publish → delivery). The stream is deleted afterwards. Returns { consumers, msgsPerSec, expected, delivered,
- * p50Ms, p99Ms }.
+ * (publish → delivery). With `wide`, every consumer is on the whole stream instead (the doppler's shared tail
+ * consumer). The stream is deleted afterwards. Returns { consumers, msgsPerSec, expected, delivered, p50Ms, p99Ms }.
  */
-export async function rawFanout(url, { consumers, apps, rate = 10, seconds = 5, size = 200 }) {
+export async function rawFanout(url, { consumers, apps, rate = 10, seconds = 5, size = 200, wide = false }) {
   const nc = await connect({ servers: url });
   const sub = await connect({ servers: url });
   const jsm = await jetstreamManager(nc);
@@ -166,7 +168,7 @@ export async function rawFanout(url, { consumers, apps, rate = 10, seconds = 5, 
       },
     });
     await jsm.consumers.add(stream, {
-      filter_subject: `bench.fanout.a${i % apps}`,
+      filter_subject: wide ? "bench.fanout.>" : `bench.fanout.a${i % apps}`,
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.New,
       deliver_subject: inbox,
@@ -182,7 +184,7 @@ export async function rawFanout(url, { consumers, apps, rate = 10, seconds = 5, 
     await nc.flush();
     await sleep(Math.max(0, start + ((t + 1) * 1000) / rate - performance.now()));
   }
-  const expected = ticks * consumers;
+  const expected = ticks * (wide ? apps * consumers : consumers);
   for (const until = Date.now() + 10_000; delivered < expected && Date.now() < until; ) await sleep(50);
   await jsm.streams.delete(stream);
   await sub.close();
@@ -191,6 +193,7 @@ export async function rawFanout(url, { consumers, apps, rate = 10, seconds = 5, 
   return {
     consumers,
     msgsPerSec: Math.round((ticks * apps) / seconds),
+    ...(wide ? { filter: "bench.fanout.>" } : {}),
     expected,
     delivered,
     p50Ms: percentile(lat, 50),

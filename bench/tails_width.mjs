@@ -25,13 +25,20 @@ import {
 } from "./lib.mjs";
 import { lineChart } from "./svg.mjs";
 
-const POINTS = SMALL ? [1, 100, 1000] : [1, 100, 1000, 10_000];
+// BENCH_TAILS=1000,10000 runs only those points (the chart is written only for the full set).
+const PICKED = process.env.BENCH_TAILS?.split(",").map(Number);
+const POINTS = PICKED ?? (SMALL ? [1, 100, 1000] : [1, 100, 1000, 10_000]);
 const APPS = SMALL ? 100 : 1000;
 const RATE = 10;
 const SECONDS = SMALL ? 5 : 15;
 const PER_PROCESS = 2500;
 const LINE = Buffer.from("GET /orders/12345 200 1.2ms user=alice trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7");
-const LIMITS = { TAILRACE_MAX_TAILS_PER_TENANT: "20000", TAILRACE_MAX_TAILS_PER_ADDRESS: "20000", TAILRACE_REQUEST_RATE: "100000" };
+const LIMITS = {
+  ...(process.env.TAILRACE_TAIL_CONSUMERS ? { TAILRACE_TAIL_CONSUMERS: process.env.TAILRACE_TAIL_CONSUMERS } : {}),
+  TAILRACE_MAX_TAILS_PER_TENANT: "20000",
+  TAILRACE_MAX_TAILS_PER_ADDRESS: "20000",
+  TAILRACE_REQUEST_RATE: "100000",
+};
 
 const mb = (kb) => Math.round(kb / 1024);
 
@@ -55,6 +62,8 @@ export async function point(tails, rate = RATE) {
     const raw = await rawNatsRate(nats.url, { count: 200_000 });
     // What NATS alone costs for the doppler's side of this point: one filtered consumer per app that has a tail.
     const rawJs = await rawFanout(nats.url, { consumers: Math.min(tails, APPS), apps: APPS, rate });
+    // And what it costs for the shared consumer the doppler uses past TAILRACE_TAIL_CONSUMERS apps: one, on everything.
+    const rawJsWide = await rawFanout(nats.url, { consumers: 1, apps: APPS, rate, wide: true });
     const apps = Array.from({ length: APPS }, (_, i) => `t${i}`);
     await claimApps(pub, apps, { api: doppler.api, token });
     const rssBefore = rssKb(doppler.pid);
@@ -68,6 +77,7 @@ export async function point(tails, rate = RATE) {
     // Let the last feeds' consumers settle before measuring the idle cost.
     await new Promise((r) => setTimeout(r, 1000));
     const rssIdle = rssKb(doppler.pid);
+    const open = await (await fetch(`${doppler.api}/metrics`)).text();
     const reports = clients.map((c) => c.next(SECONDS * 1000 + 180_000));
     // CPU of every process of the run over the load: on two cores, the tail clients compete with the doppler.
     const procs = { doppler: [doppler.pid], nats: [nats.pid], tailClients: clients.map((c) => c.child.pid) };
@@ -75,7 +85,19 @@ export async function point(tails, rate = RATE) {
     const cpu0 = cpuOf();
     const bench0 = process.cpuUsage();
     const busy0 = machineBusy();
-    const load = await pacedApps(pub, apps, { rate, ticks, seconds: SECONDS * 4, payload: LINE });
+    // Where a backlog sits, sampled once a second: in the agent's buffer (lines not yet published), or in the
+    // doppler's tail feeds (messages stored and not yet read).
+    const backlog = { agentBufferMax: 0, dopplerFeedLagMax: 0 };
+    const sample = async (t) => {
+      if (t % rate !== 0) return;
+      backlog.agentBufferMax = Math.max(backlog.agentBufferMax, pub.buffer.size);
+      const m = await (await fetch(`${doppler.api}/metrics`)).text().catch(() => "");
+      backlog.dopplerFeedLagMax = Math.max(
+        backlog.dopplerFeedLagMax,
+        counterSum(m, "tailrace_consumer_lag_messages", ['consumer="tails"']),
+      );
+    };
+    const load = await pacedApps(pub, apps, { rate, ticks, seconds: SECONDS * 4, payload: LINE, onTick: sample });
     const cpu1 = cpuOf();
     const b = process.cpuUsage(bench0);
     const cpuPercent = Object.fromEntries(Object.keys(procs).map((k) => [k, Math.round(((cpu1[k] - cpu0[k]) / load.secs) * 100)]));
@@ -107,7 +129,13 @@ export async function point(tails, rate = RATE) {
       tailsFailedToOpen: opened.reduce((n, r) => n + r.failed, 0),
       connectRetries: opened.reduce((n, r) => n + r.retried, 0),
       tailsClosed: got.reduce((n, r) => n + r.closed, 0),
+      backlog,
       dopplerDropped: counterSum(metrics, "tailrace_envelopes_dropped_total", ['direction="egress"']),
+      // Apps whose tails read a consumer of their own, and apps routed on the one shared consumer (wide feed).
+      tailFeeds: {
+        app: counterSum(open, "tailrace_doppler_tail_feeds", ['feed="app"']),
+        wide: counterSum(open, "tailrace_doppler_tail_feeds", ['feed="wide"']),
+      },
       openAllMs,
       dopplerRssMbBefore: mb(rssBefore),
       dopplerRssMbIdleTails: mb(rssIdle),
@@ -121,6 +149,7 @@ export async function point(tails, rate = RATE) {
       maxMs: lat[lat.length - 1] ?? null,
       rawNatsMsgsPerSec: raw.msgsPerSec,
       rawJetStreamFanout: rawJs,
+      rawJetStreamWide: rawJsWide,
     };
   } finally {
     for (const c of clients) c.child.kill("SIGKILL");
@@ -137,13 +166,14 @@ export async function run() {
     process.stderr.write(`[tails_width] ${fmt(n)} tails: ${JSON.stringify(p)}\n`);
     points.push(p);
   }
-  if (!SMALL) {
+  if (!SMALL && !PICKED) {
     lineChart(new URL("../docs/bench-tails.svg", import.meta.url), {
       title: `Live tails over ${fmt(APPS)} apps on one doppler (${RATE} lines/s per app)`,
       x: { label: "tails", values: points.map((p) => p.tails), log: true },
       series: [
         { label: "doppler RSS with lines flowing (MB)", values: points.map((p) => p.dopplerRssMbLoaded) },
         { label: "doppler CPU (%)", values: points.map((p) => p.cpuPercent.doppler) },
+        { label: "nats-server CPU (%)", values: points.map((p) => p.cpuPercent.nats) },
         { label: "p99 ingest→tail (ms)", values: points.map((p) => p.p99Ms) },
         { label: "lines lost", values: points.map((p) => p.lost) },
       ],

@@ -39,7 +39,10 @@ export const dopplerSpec = {
     0,
     100_000,
   ),
-  TAILRACE_TAIL_FLUSH: duration("how long a tail gathers envelopes into one frame", 5),
+  TAILRACE_TAIL_FLUSH: duration(
+    "how long a tail gathers envelopes into one frame while the doppler keeps up; while its event loop is behind, tails gather longer (up to 500 ms)",
+    5,
+  ),
   TAILRACE_TAIL_MAX_BUFFERED: int(
     "bytes a tail's socket may hold unsent before its queue absorbs and then drops",
     4 * 1024 ** 2,

@@ -22,6 +22,8 @@ export interface TailOptions {
   maxQueue: number;
   /** How long to gather envelopes into one frame (ms). */
   flushMs: number;
+  /** The process's pacer, which stretches `flushMs` while the event loop is behind (pacer.ts). */
+  pacer?: { readonly delayMs: number };
   /** Bytes the socket may hold unsent before the tail stops writing and lets its queue absorb. */
   maxBuffered: number;
   /** A reader that stays behind this long (ms) is disconnected with {@link SLOW_CONSUMER_CLOSE}. */
@@ -172,7 +174,7 @@ export class Tail {
       if (this.timer) clearTimeout(this.timer);
       this.flush();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.o.flushMs);
+      this.timer = setTimeout(() => this.flush(), this.o.pacer?.delayMs ?? this.o.flushMs);
     }
   }
 

@@ -12,6 +12,7 @@ import { WebSocketServer } from "ws";
 import { type Access, resolveAccess } from "../access.js";
 import { type Cursor, InvalidCursorError, parseCursor, startCursor } from "../cursor.js";
 import { readMeta } from "../egress/meta.js";
+import { FlushPacer } from "../egress/pacer.js";
 import { readRecent } from "../egress/recent.js";
 import { Tail } from "../egress/tail.js";
 import { BadRequestError, parseFilters } from "../filters.js";
@@ -96,6 +97,7 @@ export class Api {
   /** What closed tails sent and dropped, so counters never go backwards as tails come and go. */
   readonly closedTotals = { sent: 0, dropped: 0 };
   private readonly pinger: NodeJS.Timeout;
+  private readonly pacer: FlushPacer;
 
   constructor(private readonly d: ApiDeps) {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -139,6 +141,7 @@ export class Api {
       }
     }, PING_MS);
     this.pinger.unref();
+    this.pacer = new FlushPacer(d.tailFlushMs).start();
   }
 
   private audit(req: IncomingMessage, status: number, reason: string): void {
@@ -277,6 +280,7 @@ export class Api {
     return new Tail(ws, filters, {
       maxQueue: this.d.tailQueue,
       flushMs: this.d.tailFlushMs,
+      pacer: this.pacer,
       maxBuffered: this.d.tailMaxBuffered,
       hopelessMs: this.d.tailHopelessMs,
       tenant,
@@ -429,6 +433,7 @@ export class Api {
   /** Closes every tail with 1001 (going away), gives peers a second to answer, and stops listening. */
   async close(): Promise<void> {
     clearInterval(this.pinger);
+    this.pacer.stop();
     for (const ws of this.wss.clients) ws.close(1001, "doppler shutting down");
     const deadline = Date.now() + 1000;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -43,22 +43,24 @@ export class WideFeed {
   }
 
   has(filter: string): boolean {
-    return this.routes.has(filter);
+    return this.routes.has(routeKey(filter));
   }
 
   /** The route for one app's filter (as `appFilter()` builds it), made on first use. */
   route(filter: string): WideRoute {
-    let r = this.routes.get(filter);
+    const key = routeKey(filter);
+    let r = this.routes.get(key);
     if (!r) {
       r = new WideRoute(filter, this);
-      this.routes.set(filter, r);
+      this.routes.set(key, r);
     }
     return r;
   }
 
   /** Forgets a route nobody listens to. */
   unroute(r: WideRoute): void {
-    if (r.size === 0 && this.routes.get(r.filter) === r) this.routes.delete(r.filter);
+    const key = routeKey(r.filter);
+    if (r.size === 0 && this.routes.get(key) === r) this.routes.delete(key);
   }
 
   async start(): Promise<void> {
@@ -75,9 +77,8 @@ export class WideFeed {
   }
 
   private onMessage(m: ReaderMessage): void {
-    // `tr.data.<tenant>.<app>.<kind>` → `tr.data.<tenant>.<app>.*`, the filter a tail of that app was routed by.
-    const cut = m.subject.lastIndexOf(".");
-    const route = this.routes.get(`${m.subject.slice(0, cut)}.*`);
+    // Routes are keyed by their filter without its last `.*`: `tr.data.<tenant>.<app>`, the subject without its kind.
+    const route = this.routes.get(m.subject.slice(0, m.subject.lastIndexOf(".")));
     if (!route?.size) return;
     const subject = parseDataSubject(m.subject);
     if (!subject) return;
@@ -89,6 +90,12 @@ export class WideFeed {
     this.routes.clear();
     await this.reader?.stop();
   }
+}
+
+/** `tr.data.<tenant>.<app>.*` → `tr.data.<tenant>.<app>`: what a message's subject is without its kind. */
+function routeKey(filter: string): string {
+  if (!filter.endsWith(".*")) throw new Error(`the wide tail feed routes apps' filters (tr.data.<tenant>.<app>.*), not ${filter}`);
+  return filter.slice(0, -2);
 }
 
 /** One app's share of the {@link WideFeed}: its tails' listeners, and the wide feed's position as theirs. */
