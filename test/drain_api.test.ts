@@ -160,11 +160,24 @@ describe("drains API per-tenant limit", () => {
     try {
       const acme = await testToken({ tenant: "acme", scopes: ["drains.write"] });
       const beta = await testToken({ tenant: "beta", scopes: ["drains.write"] });
-      for (let i = 0; i < 3; i++) expect((await post(ds.api, `app${i}`, acme, { url: `syslog://127.0.0.1:${1000 + i}` })).status).toBe(201);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await post(ds.api, `app${i}`, acme, { url: `syslog://127.0.0.1:${1000 + i}` });
+        expect(r.status).toBe(201);
+        ids.push(r.json.id as string);
+      }
       const over = await post(ds.api, "app9", acme, { url: "syslog://127.0.0.1:1999" });
       expect(over.status).toBe(409);
       expect(over.error).toMatch(/this tenant already has 3 drains, the most allowed/);
       expect((await post(ds.api, "betaapp", beta, { url: "syslog://127.0.0.1:2000" })).status).toBe(201);
+      // A removed drain leaves a delete marker in the bucket; it frees its place all the same, in the tenant and the app.
+      const del = await fetch(`${ds.api}/v1/apps/app0/drains/${ids[0]}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${acme}` },
+      });
+      expect(del.status).toBe(204);
+      expect((await post(ds.api, "app0", acme, { url: "syslog://127.0.0.1:1999" })).status).toBe(201);
+      expect((await post(ds.api, "app9", acme, { url: "syslog://127.0.0.1:1998" })).status).toBe(409);
     } finally {
       await ds.stop();
     }

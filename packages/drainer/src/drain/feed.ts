@@ -10,6 +10,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DRAIN_STREAM, type Kind } from "@tailrace/envelope";
 import { type Logger, type ReaderMessage, StreamReader } from "@tailrace/runtime";
+import { SeenApps } from "./seen.js";
 
 /** What the feed hands a drain: one batch of its app, with the kind read off the subject. */
 export interface FeedListener {
@@ -18,6 +19,7 @@ export interface FeedListener {
 
 export class Feed {
   private readonly byApp = new Map<string, Set<FeedListener>>();
+  private readonly seen = new SeenApps();
   private readonly reader: StreamReader;
 
   constructor(nc: NatsConnection, jsm: JetStreamManager, logger: Logger) {
@@ -52,6 +54,14 @@ export class Feed {
     return this.reader.degradedSince > 0;
   }
 
+  /**
+   * Whether the feed has handed on a batch of the app stamped at or after `sinceNs` (see {@link SeenApps}): false
+   * means a drain that listens now is offered every such batch, with nothing to catch up.
+   */
+  passedSince(tenant: string, sourceId: string, sinceNs: number): boolean | undefined {
+    return this.seen.passedSince(`${tenant}.${sourceId}`, sinceNs);
+  }
+
   listen(tenant: string, sourceId: string, l: FeedListener): void {
     const key = `${tenant}.${sourceId}`;
     let set = this.byApp.get(key);
@@ -73,7 +83,9 @@ export class Feed {
   private dispatch(m: ReaderMessage): void {
     const s = m.subject;
     const last = s.lastIndexOf(".");
-    const set = this.byApp.get(s.slice(8, last));
+    const app = s.slice(8, last);
+    this.seen.note(app, m.timestampNanos);
+    const set = this.byApp.get(app);
     if (!set) return;
     const kind = s.slice(last + 1) as Kind;
     for (const l of set) l.offer(m, kind);

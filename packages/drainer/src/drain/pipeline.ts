@@ -115,9 +115,13 @@ export class Pipeline implements FeedListener {
   start(): void {
     this.d.feed.listen(this.binding.tenant, this.binding.sourceId, this);
     const from: ReaderStart = "cursor" in this.resume ? { seq: this.resume.cursor + 1 } : { time: new Date(this.resume.since) };
-    // What the buffer holds from the cursor up to the feed's position now, the feed never offers: the catch-up
-    // must bring it before the drain may step on.
-    this.stepOff(from, this.d.feed.position);
+    // A binding made a moment ago whose app's batches since then the feed has not yet handed on has nothing to catch
+    // up: it rides the feed from the start, with no consumer of its own (issue 13).
+    const passed = "since" in this.resume ? this.d.feed.passedSince(this.binding.tenant, this.binding.sourceId, this.sinceNs) : undefined;
+    if (passed === false) this.onFeed = true;
+    // Otherwise what the buffer holds from the cursor up to the feed's position now, the feed never offers: the
+    // catch-up must bring it before the drain may step on (first in line when that is only a moment's worth).
+    else this.stepOff(from, this.d.feed.position, passed === true);
     this.timer = setInterval(() => this.idleCheck(), IDLE_CHECK_MS);
     this.timer.unref();
   }
@@ -132,7 +136,7 @@ export class Pipeline implements FeedListener {
       }
       // The window is full: the receiver is slow or away. Everything of this app up to here was taken, so the
       // catch-up starts right after it and has reached the feed at once.
-      this.stepOff({ seq: this.lastSeq + 1 }, 0);
+      this.stepOff({ seq: this.lastSeq + 1 }, 0, true);
     }
     this.passed.push(m.seq);
     // The buffer keeps no more than its per-app cap of this app's batches, and a fetch in progress holds at most
@@ -141,12 +145,12 @@ export class Pipeline implements FeedListener {
     if (this.passed.length > cap) this.lose(this.drop(this.passed.length - cap));
   }
 
-  private stepOff(from: ReaderStart, watchFrom: number): void {
+  private stepOff(from: ReaderStart, watchFrom: number, first: boolean): void {
     this.onFeed = false;
     this.reached = false;
     this.watchFrom = watchFrom;
     this.passed.clear();
-    void this.openCatchup(from);
+    void this.openCatchup(from, first);
   }
 
   private stepOn(): void {
@@ -156,7 +160,7 @@ export class Pipeline implements FeedListener {
     void reader?.stop();
   }
 
-  private async openCatchup(from: ReaderStart): Promise<void> {
+  private async openCatchup(from: ReaderStart, first: boolean): Promise<void> {
     const backoff = new Backoff(500, 10_000);
     while (!this.stopped && !this.onFeed) {
       const reader: CatchUp = new CatchUp({
@@ -175,7 +179,7 @@ export class Pipeline implements FeedListener {
         },
       });
       this.catchup = reader;
-      const give = await this.d.slots.take();
+      const give = await this.d.slots.take(first);
       try {
         if (this.stopped || this.onFeed || this.catchup !== reader) return;
         await reader.start();

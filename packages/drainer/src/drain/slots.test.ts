@@ -27,4 +27,19 @@ describe("Slots", () => {
     a();
     b();
   });
+
+  it("slots - a turn asked for first goes before every other waiting one, and in order among its kind", async () => {
+    const slots = new Slots(1);
+    const hold = await slots.take();
+    const order: string[] = [];
+    const run = async (name: string, first: boolean) => {
+      const give = await slots.take(first);
+      order.push(name);
+      give();
+    };
+    const all = [run("behind 1", false), run("behind 2", false), run("new 1", true), run("behind 3", false), run("new 2", true)];
+    hold();
+    await Promise.all(all);
+    expect(order).toEqual(["new 1", "new 2", "behind 1", "behind 2", "behind 3"]);
+  });
 });

@@ -4,6 +4,7 @@
  * log uses {@link toPublic}, which shows only the anonymised URL.
  */
 import { randomBytes } from "node:crypto";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { checkName } from "@tailrace/envelope";
@@ -13,6 +14,8 @@ import { DrainExistsError, DrainLimitError } from "../errors.js";
 import { type DrainError, lastErrors, openStatus } from "./status.js";
 
 export const DRAINS_BUCKET = "tailrace_drains";
+const DRAINS_STREAM = `KV_${DRAINS_BUCKET}`;
+const KEY_PREFIX = `$KV.${DRAINS_BUCKET}.`;
 
 export interface Binding {
   id: string;
@@ -66,6 +69,7 @@ export class DrainStore {
   private constructor(
     readonly kv: KV,
     private readonly status: KV,
+    private readonly jsm: JetStreamManager,
   ) {}
 
   /** Opens the bindings and status buckets, creating them when no one has yet. */
@@ -77,7 +81,7 @@ export class DrainStore {
     } catch {
       kv = await kvm.open(DRAINS_BUCKET); // exists with other settings
     }
-    return new DrainStore(kv, await openStatus(nc, replicas));
+    return new DrainStore(kv, await openStatus(nc, replicas), await jetstreamManager(nc));
   }
 
   /** Each drain's latest error, by drain id, for the API's listing. */
@@ -86,15 +90,32 @@ export class DrainStore {
   }
 
   async list(tenant: string, sourceId: string): Promise<Binding[]> {
-    const prefix = `${checkName("tenant", tenant)}.${checkName("source_id", sourceId)}`;
+    const keys = await this.keysUnder(`${checkName("tenant", tenant)}.${checkName("source_id", sourceId)}.*`);
+    return (await this.live(keys)).sort((a, b) => a.created - b.created);
+  }
+
+  /**
+   * The keys under `filter` that hold a binding or held one (a removed binding leaves its delete marker), read off the
+   * bucket stream's subject index with one stream info request. Not kv.keys(): that makes a consumer per call, and on
+   * nats-server 2.9 making one with a filter costs in proportion to every key in the bucket (2.3 ms per listing of
+   * one app at 100 bindings, 5.9 ms at 5,000, 9.0 ms at 10,000; a stream info with the same filter took 0.6, 1.1 and
+   * 1.5 ms), so binding 5,000 drains one after another took 32 s (issue 13).
+   */
+  private async keysUnder(filter: string): Promise<string[]> {
+    const si = await this.jsm.streams.info(DRAINS_STREAM, { subjects_filter: `${KEY_PREFIX}${filter}` });
+    return Object.keys(si.state.subjects ?? {}).map((s) => s.slice(KEY_PREFIX.length));
+  }
+
+  /** The bindings those keys hold now, each read with a get of its own key (flat in the size of the bucket). */
+  private async live(keys: string[]): Promise<Binding[]> {
+    const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
     const out: Binding[] = [];
-    for await (const key of await this.kv.keys(`${prefix}.*`)) {
-      const e = await this.kv.get(key);
+    for (const e of entries) {
       if (e?.operation !== "PUT") continue;
       const b = parseBinding(e.value);
       if (b) out.push(b);
     }
-    return out.sort((a, b) => a.created - b.created);
+    return out;
   }
 
   /**
@@ -114,9 +135,10 @@ export class DrainStore {
     if (same) throw new DrainExistsError(same.id);
     if (existing.length >= limit) throw new DrainLimitError(limit);
     if (Number.isFinite(tenantLimit)) {
-      let n = 0;
-      for await (const _ of await this.kv.keys(`${checkName("tenant", tenant)}.>`)) n++;
-      if (n >= tenantLimit) throw new DrainLimitError(tenantLimit, "tenant");
+      // Every key the tenant has used counts at most once; only when they reach the limit do the removed ones need
+      // telling apart, with a get each.
+      const keys = await this.keysUnder(`${checkName("tenant", tenant)}.>`);
+      if (keys.length >= tenantLimit && (await this.live(keys)).length >= tenantLimit) throw new DrainLimitError(tenantLimit, "tenant");
     }
     const b: Binding = { id: randomBytes(8).toString("hex"), tenant, sourceId, url, created: Date.now(), ...(tls ? { tls } : {}) };
     await this.kv.create(bindingKey(b), JSON.stringify(b));
