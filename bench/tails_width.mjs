@@ -1,5 +1,5 @@
 // Scenario: cost as the number of live tails grows (issue 13). 1, 100, 1,000 and 10,000 websocket tails spread over
-// 1,000 apps of one tenant (tail i follows app i mod 1,000: one feed, one JetStream consumer, per app that has a tail),
+// 1,000 apps of one tenant (tail i follows app i mod 1,000: one feed per app that has a tail, on a consumer of its own or the shared one),
 // while all 1,000 apps log RATE lines/s each through one agent publisher (in this process) into a real nats-server and
 // a doppler (its own process). The tails run in client processes of their own (many_tails.mjs, up to 2,500 sockets
 // each), which count every envelope and sample the ingest→tail latency (envelope timestamp, set when the line is
