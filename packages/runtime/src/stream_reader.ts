@@ -58,6 +58,14 @@ export interface ReaderOptions {
   what: string;
   /** The caller reports failures to make the first consumer itself (e.g. once per spell, not per attempt). */
   quietStart?: boolean;
+  /**
+   * Push flow control (default true). nats-server keeps only a small window of a flow-controlled consumer's bytes in
+   * flight and waits for the reply to go on, so one consumer read by a busy process is paced by its event loop. A
+   * reader whose listener never holds and that must keep up with a whole stream turns it off (the doppler's wide tail
+   * feed); it then relies on its heartbeats, and a process too slow for the stream is cut off by the server as a slow
+   * consumer and resumes where it was.
+   */
+  flowControl?: boolean;
 }
 
 /** The parts of a delivery's reply subject: `$JS.ACK.<stream>.<consumer>.<n>.<sseq>.<dseq>.<ts>.<pending>` (v1, 9 tokens) or v2. */
@@ -229,7 +237,7 @@ export class StreamReader {
           ...(this.o.filter ? { filter_subject: this.o.filter } : {}),
           deliver_subject: inbox,
           ack_policy: AckPolicy.None,
-          flow_control: true,
+          flow_control: this.o.flowControl ?? true,
           idle_heartbeat: HEARTBEAT_MS * NS_PER_MS,
           mem_storage: true,
           num_replicas: 1,

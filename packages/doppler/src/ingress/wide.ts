@@ -72,6 +72,9 @@ export class WideFeed {
       onMessage: (m) => this.onMessage(m),
       logger: this.logger,
       what: "wide tail feed",
+      // Flow control would pace the whole stream by this process's event loop (issue 13: the feed fell a second and
+      // more behind at 10,000 tails); its listener never holds, and the tails' queues bound what it hands on.
+      flowControl: false,
     });
     await this.reader.start();
   }
