@@ -10,7 +10,7 @@ import { AppClaims } from "@tailrace/agent/internal";
 import { Drainer, DrainStore, loadDrainerConfig } from "@tailrace/drainer";
 import { nowNs } from "@tailrace/envelope";
 import pino from "pino";
-import { rawNatsRate, startDoppler, startNatsServer } from "./lib.mjs";
+import { cpuSeconds, rawNatsRate, startDoppler, startNatsServer } from "./lib.mjs";
 
 const LINE = "GET /orders/12345 200 1.2ms user=alice trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7";
 
@@ -87,10 +87,12 @@ export async function run({ total = 500_000 } = {}) {
       }),
       pino({ level: "warn" }),
     );
+    const cpu = { bench: process.cpuUsage(), nats: cpuSeconds(nats.pid) };
     const start = performance.now();
     await drainer.start();
     const deadline = Date.now() + 120_000;
     while (rx.frames < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const used = process.cpuUsage(cpu.bench);
     const secs = (rx.last - start) / 1000;
     const linesPerSec = Math.round(rx.frames / secs);
     return {
@@ -103,6 +105,11 @@ export async function run({ total = 500_000 } = {}) {
         ratioToRawNats: Math.round((linesPerSec / raw.msgsPerSec) * 100) / 100,
         // From the drainer's start to its first line at the receiver: start-up, shard leases, the drain's consumer.
         firstLineMs: Math.round(rx.first - start),
+        // CPU seconds from the drainer's start to the end: this process (the drainer and the receiver) and nats-server.
+        cpuS: {
+          benchProcess: Math.round((used.user + used.system) / 1e4) / 100,
+          natsServer: Math.round((cpuSeconds(nats.pid) - cpu.nats) * 100) / 100,
+        },
       },
     };
   } finally {
