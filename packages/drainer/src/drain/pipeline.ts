@@ -280,14 +280,13 @@ export class Pipeline implements FeedListener {
       done();
       return;
     }
-    const msgs: unknown[] = [];
-    for (const e of batch) for (const b of this.egress.encode(e)) msgs.push(b);
-    if (msgs.length === 0) {
+    const { items, count } = this.egress.encode(batch);
+    if (count === 0) {
       done();
       return;
     }
-    this.egress.writer.send(msgs, () => {
-      this.stats.sent += msgs.length;
+    this.egress.writer.send(items, () => {
+      this.stats.sent += count;
       done();
       this.freeRoom();
     });

@@ -22,12 +22,18 @@ export interface DrainWriter<M = Buffer> {
   close(graceMs: number): Promise<void>;
 }
 
+/** What a batch of envelopes became: what its writer takes, and how many messages that holds (what `sent` counts). */
+export interface Encoded<M> {
+  items: M[];
+  count: number;
+}
+
 /**
- * A drain's output, picked by its URL's scheme (factory.ts): what each envelope becomes (none, one or several
- * messages, as the drain's `drain-data` and `disable-metadata` say), and the writer that delivers those.
+ * A drain's output, picked by its URL's scheme (factory.ts): what a batch of envelopes becomes (none, one or several
+ * messages each, as the drain's `drain-data` and `disable-metadata` say), and the writer that delivers that.
  */
 export interface Egress<M = unknown> {
-  encode(e: Envelope): M[];
+  encode(batch: readonly Envelope[]): Encoded<M>;
   readonly writer: DrainWriter<M>;
 }
 
