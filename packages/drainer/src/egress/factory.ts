@@ -1,4 +1,4 @@
-import type { Envelope } from "@tailrace/envelope";
+import { decodeBatch, type Envelope } from "@tailrace/envelope";
 import type { AddressGuard } from "../binding/guard.js";
 import type { DrainTls } from "../binding/tls.js";
 import type { DrainUrl } from "../binding/url.js";
@@ -26,21 +26,22 @@ export interface WriterSettings {
  */
 function egress<M>(encode: (e: Envelope) => M[], writer: DrainWriter<M>): Egress {
   return {
-    encode(batch) {
+    encode(data) {
+      const batch = decodeBatch(data);
       const items: M[] = [];
       for (const e of batch) for (const m of encode(e)) items.push(m);
-      return { items, count: items.length };
+      return { items, count: items.length, envelopes: batch.length };
     },
     writer,
   };
 }
 
-/** Syslog over a socket writes a batch's messages framed, in one buffer (format/frames.ts). */
+/** Syslog over a socket writes a batch's messages framed, in one buffer, straight from the wire (format/frames.ts). */
 function socketEgress(framer: SyslogFramer, writer: SocketWriter): Egress {
   return {
-    encode(batch) {
-      const f = framer.frames(batch);
-      return { items: f.count > 0 ? [f.bytes] : [], count: f.count };
+    encode(data) {
+      const f = framer.frames(data);
+      return { items: f.count > 0 ? [f.bytes] : [], count: f.count, envelopes: f.envelopes };
     },
     writer,
   };
