@@ -45,7 +45,7 @@ export class CatchUp {
   /** Since when (ms) it has had no working consumer; 0 while it has one. */
   degradedSince = 0;
   private name = "";
-  /** The client's handle on the consumer named `name` (looked up once per consumer, not per fetch). */
+  /** The client's handle on the consumer named `name` (made once per consumer, not per fetch). */
   private consumer: Consumer | undefined;
   private stopped = false;
   private readonly js: JetStreamClient;
@@ -81,7 +81,9 @@ export class CatchUp {
       return;
     }
     this.name = ci.name;
-    this.consumer = undefined;
+    // From the info the creation answered with: looking it up again is one more round trip before the first fetch,
+    // queued behind whatever the connection is bringing.
+    this.consumer = this.js.consumers.getConsumerFromInfo(ci);
     if (ci.num_pending === 0) this.markCaughtUp();
   }
 
