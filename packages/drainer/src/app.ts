@@ -7,7 +7,6 @@
  *     one feed per drainer (every app) ──► per drain: encode ──► writer (syslog TCP / syslog-tls / https logplex / OTLP)
  *     a drain that falls behind reads its app on a catch-up consumer of its own until it is back on the feed
  *   KV tailrace_drain_cursors: each shard's drains' cursors, checkpointed every second; LGR notices to tr.data.<t>.<app>.log
- *   two NATS connections: one for the drained lines (the feed, the catch-ups' fetches), one for everything else
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
@@ -45,8 +44,6 @@ const CATCHUPS_AT_ONCE = 32;
 export class Drainer {
   readonly id: string;
   private nc: NatsConnection | undefined;
-  /** The drained lines' connection: the feed's and the catch-ups' fetches (see start). */
-  private dataNc: NatsConnection | undefined;
   private deps: RunnerDeps | undefined;
   private feed: Feed | undefined;
   private shards: Shards | undefined;
@@ -93,22 +90,10 @@ export class Drainer {
     const store = await DrainStore.open(this.nc, replicas);
     const leases = await Leases.open(this.nc, c.TAILRACE_DRAIN_LEASE_TTL, replicas);
     this.cursors = await Cursors.open(this.nc, buffer, replicas);
-    // The feed and the catch-ups' fetches bring every drained line; leases, checkpoints, bindings and consumer
-    // requests have a connection of their own, so that their round trips never wait behind those lines in one socket
-    // (issue 13: while the feed was busy, a flush on the drainer's one connection took 80–240 ms, against 3–26 ms on
-    // another connection of the same process; the first line of a new drain waited for about ten of them).
-    this.dataNc = await connectNats({
-      url: c.NATS_URL,
-      name: "tailrace-drainer-data",
-      logger: this.logger,
-      security: natsSecurity(c, "drainer"),
-    });
-    this.telemetry.watchNats(this.dataNc);
-    this.feed = new Feed(this.dataNc, await openJetStream(this.dataNc, log), log);
+    this.feed = new Feed(this.nc, jsm, log);
     await this.feed.start();
     this.deps = {
       nc: this.nc,
-      data: this.dataNc,
       js: jetstream(this.nc),
       jsm,
       feed: this.feed,
@@ -273,12 +258,7 @@ export class Drainer {
 
   private checks(): Record<string, boolean> {
     const nc = this.nc;
-    const data = this.dataNc;
-    return {
-      nats: nc !== undefined && !nc.isClosed() && data !== undefined && !data.isClosed(),
-      bindings: this.watching,
-      feed: this.feed !== undefined && !this.feed.degraded,
-    };
+    return { nats: nc !== undefined && !nc.isClosed(), bindings: this.watching, feed: this.feed !== undefined && !this.feed.degraded };
   }
 
   /** Per-drain counters: sent, errors, retries, lag, lost. */
@@ -305,7 +285,6 @@ export class Drainer {
     await Promise.all(runners.map((r) => r.stop(0)));
     await this.feed?.stop();
     if (this.server) await closeHttpServer(this.server);
-    await this.dataNc?.drain().catch(() => this.dataNc?.close());
     await this.nc?.drain().catch(() => this.nc?.close());
     await this.telemetry.shutdown();
   }

@@ -21,10 +21,7 @@ const INACTIVE_MS = 30_000;
 const BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
 
 export interface CatchUpOptions {
-  /** For the consumer's creation, info and deletion. */
   nc: NatsConnection;
-  /** For the fetches, which bring the lines: the feed's connection (app.ts says why apart). */
-  data: NatsConnection;
   jsm: JetStreamManager;
   filter: string;
   from: ReaderStart;
@@ -58,7 +55,7 @@ export class CatchUp {
   private fetchedAt = Date.now();
 
   constructor(private readonly o: CatchUpOptions) {
-    this.js = jetstream(o.data, { timeout: QUICK_TIMEOUT_MS });
+    this.js = jetstream(o.nc, { timeout: QUICK_TIMEOUT_MS });
   }
 
   /** Makes the consumer (throws when NATS refuses it), then reads for as long as it runs. */

@@ -47,8 +47,6 @@ export interface PipelineSettings {
 
 export interface PipelineDeps {
   nc: NatsConnection;
-  /** The connection the drained lines come on (the feed's): the catch-up fetches there. */
-  data: NatsConnection;
   jsm: JetStreamManager;
   feed: Feed;
   /** Bounds how many catch-up consumers this drainer makes at once (a takeover of thousands of drains). */
@@ -163,7 +161,6 @@ export class Pipeline implements FeedListener {
     while (!this.stopped && !this.onFeed) {
       const reader: CatchUp = new CatchUp({
         nc: this.d.nc,
-        data: this.d.data,
         jsm: this.d.jsm,
         filter: this.filter,
         from,

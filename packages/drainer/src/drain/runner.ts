@@ -20,8 +20,6 @@ import type { DrainStats } from "./stats.js";
 
 export interface RunnerDeps {
   nc: NatsConnection;
-  /** The connection the drained lines come on (the feed's), for the catch-ups' fetches. */
-  data: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   feed: Feed;
@@ -150,7 +148,6 @@ export class DrainRunner {
       this.stats,
       {
         nc: this.d.nc,
-        data: this.d.data,
         jsm: this.d.jsm,
         feed: this.d.feed,
         slots: this.d.slots,
