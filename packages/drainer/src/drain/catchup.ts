@@ -39,6 +39,8 @@ export interface CatchUpOptions {
 export class CatchUp {
   /** Stream sequence of the last batch delivered. */
   lastSeq = 0;
+  /** The consumer's delivery sequence of the last batch it brought (1, 2, ... on each new consumer). */
+  private deliveries = 0;
   /** Batches on the filter after the last one delivered, as the server saw it. */
   pending = 0;
   caughtUp = false;
@@ -81,6 +83,7 @@ export class CatchUp {
       return;
     }
     this.name = ci.name;
+    this.deliveries = 0;
     // From the info the creation answered with: looking it up again is one more round trip before the first fetch,
     // queued behind whatever the connection is bringing.
     this.consumer = this.js.consumers.getConsumerFromInfo(ci);
@@ -149,6 +152,13 @@ export class CatchUp {
     let got = 0;
     for await (const m of messages) {
       if (this.stopped) break;
+      // Without acks the consumer counts a batch delivered once sent: one sent while the connection was down never
+      // comes. A gap in its delivery sequence says so, and a new consumer after the last batch here brings it, where
+      // going on would count it dropped by the buffer (issue 13: a reconnect mid-drain "lost" 256 batches the buffer
+      // still held).
+      const d = m.info.deliverySequence;
+      if (d !== this.deliveries + 1) throw new Error(`the consumer sent ${d - this.deliveries - 1} batches that never came`);
+      this.deliveries = d;
       // Never twice: a new consumer starts after the last batch delivered.
       if (m.seq <= this.lastSeq) continue;
       got++;
@@ -170,6 +180,8 @@ export class CatchUp {
       // Nothing came: the consumer has nothing for us, or it is gone or dead. Its own answer tells which.
       const ci = await (await quickJetStream(this.o.nc)).consumers.info(DRAIN_STREAM, this.name);
       if (ci.num_pending > 0) throw new Error(`the consumer holds ${ci.num_pending} batches and delivered none`);
+      const lostInTransit = ci.delivered.consumer_seq - this.deliveries;
+      if (lostInTransit > 0) throw new Error(`the consumer sent ${lostInTransit} batches that never came`);
       this.pending = 0;
     }
     if (!this.stopped) this.markCaughtUp();
