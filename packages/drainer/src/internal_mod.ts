@@ -1,5 +1,6 @@
 export type { Cidr, Ip } from "./binding/ip.js";
 export { cidrContains, formatIp, parseCidr, parseIp } from "./binding/ip.js";
+export { CatchUp } from "./drain/catchup.js";
 export { SHARDS, shardOf } from "./drain/shards.js";
 export type { KV as OtlpKeyValue, OMetric, ORecord, ORequest, OtlpResource, Point as OtlpPoint } from "./egress/otlp/receiver.js";
 export { decodeOtlpRequest } from "./egress/otlp/receiver.js";

@@ -39,13 +39,15 @@ export interface CatchUpOptions {
 export class CatchUp {
   /** Stream sequence of the last batch delivered. */
   lastSeq = 0;
+  /** The consumer's delivery sequence of the last batch it brought (1, 2, ... on each new consumer). */
+  private deliveries = 0;
   /** Batches on the filter after the last one delivered, as the server saw it. */
   pending = 0;
   caughtUp = false;
   /** Since when (ms) it has had no working consumer; 0 while it has one. */
   degradedSince = 0;
   private name = "";
-  /** The client's handle on the consumer named `name` (looked up once per consumer, not per fetch). */
+  /** The client's handle on the consumer named `name` (made once per consumer, not per fetch). */
   private consumer: Consumer | undefined;
   private stopped = false;
   private readonly js: JetStreamClient;
@@ -81,7 +83,10 @@ export class CatchUp {
       return;
     }
     this.name = ci.name;
-    this.consumer = undefined;
+    this.deliveries = 0;
+    // From the info the creation answered with: looking it up again is one more round trip before the first fetch,
+    // queued behind whatever the connection is bringing.
+    this.consumer = this.js.consumers.getConsumerFromInfo(ci);
     if (ci.num_pending === 0) this.markCaughtUp();
   }
 
@@ -147,6 +152,13 @@ export class CatchUp {
     let got = 0;
     for await (const m of messages) {
       if (this.stopped) break;
+      // Without acks the consumer counts a batch delivered once sent: one sent while the connection was down never
+      // comes. A gap in its delivery sequence says so, and a new consumer after the last batch here brings it, where
+      // going on would count it dropped by the buffer (issue 13: a reconnect mid-drain "lost" 256 batches the buffer
+      // still held).
+      const d = m.info.deliverySequence;
+      if (d !== this.deliveries + 1) throw new Error(`the consumer sent ${d - this.deliveries - 1} batches that never came`);
+      this.deliveries = d;
       // Never twice: a new consumer starts after the last batch delivered.
       if (m.seq <= this.lastSeq) continue;
       got++;
@@ -168,6 +180,8 @@ export class CatchUp {
       // Nothing came: the consumer has nothing for us, or it is gone or dead. Its own answer tells which.
       const ci = await (await quickJetStream(this.o.nc)).consumers.info(DRAIN_STREAM, this.name);
       if (ci.num_pending > 0) throw new Error(`the consumer holds ${ci.num_pending} batches and delivered none`);
+      const lostInTransit = ci.delivered.consumer_seq - this.deliveries;
+      if (lostInTransit > 0) throw new Error(`the consumer sent ${lostInTransit} batches that never came`);
       this.pending = 0;
     }
     if (!this.stopped) this.markCaughtUp();

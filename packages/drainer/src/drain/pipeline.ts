@@ -2,9 +2,9 @@
  * The data path of one drain while this drainer delivers it:
  *
  *   drains' feed (one consumer per drainer) ──offer──┐
- *                                                    ├──► decode ──► retention check ──► encode ──► writer
- *   catch-up consumer (only while behind) ──────────┘                                                │
- *                    progress: the stream sequence delivered through (the drain's cursor) ◄──────────┘
+ *                                                    ├──► encode (from the wire) ──► retention check ──► writer
+ *   catch-up consumer (only while behind) ──────────┘                                                   │
+ *                    progress: the stream sequence delivered through (the drain's cursor) ◄─────────────┘
  *
  * A drain rides the feed while it keeps up. When its window of batches in flight is full (a slow or dead receiver)
  * or when it starts from a cursor, it steps off and reads its own app from the buffer on a consumer of its own, paced
@@ -20,10 +20,10 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { appFilter, dataSubject, decodeBatch, type Envelope, KINDS, type Kind } from "@tailrace/envelope";
+import { appFilter, dataSubject, KINDS, type Kind } from "@tailrace/envelope";
 import type { Logger, ReaderMessage, ReaderStart } from "@tailrace/runtime";
 import type { DrainUrl } from "../binding/url.js";
-import type { Egress } from "../egress/writer.js";
+import type { Egress, Encoded } from "../egress/writer.js";
 import { Backoff, Sleeper } from "../egress/writer.js";
 import type { Binding } from "../store/bindings.js";
 import { CatchUp, MAX_FETCH } from "./catchup.js";
@@ -268,9 +268,9 @@ export class Pipeline implements FeedListener {
   private take(m: ReaderMessage, caughtUp: boolean): void {
     this.lastSeq = m.seq;
     const done = this.progress.push(m.seq);
-    let batch: Envelope[];
+    let out: Encoded<unknown>;
     try {
-      batch = decodeBatch(m.data);
+      out = this.egress.encode(m.data);
     } catch (err) {
       this.d.logger.warn({ drain: this.binding.id, seq: m.seq, err: (err as Error).message }, "skipping a batch that does not decode");
       done();
@@ -279,19 +279,18 @@ export class Pipeline implements FeedListener {
     const ageMs = Date.now() - m.timestampNanos / 1_000_000;
     if (ageMs > this.d.settings.retentionMs || (caughtUp && m.pending > this.d.settings.maxBacklog)) {
       // Past retention: give up on it, say so, and move on, so the drain catches up with the present.
-      this.stats.lost += batch.length;
-      this.d.onLoss(batch.length);
+      this.stats.lost += out.envelopes;
+      this.d.onLoss(out.envelopes);
       done();
       return;
     }
-    const msgs: unknown[] = [];
-    for (const e of batch) for (const b of this.egress.encode(e)) msgs.push(b);
-    if (msgs.length === 0) {
+    const { items, count } = out;
+    if (count === 0) {
       done();
       return;
     }
-    this.egress.writer.send(msgs, () => {
-      this.stats.sent += msgs.length;
+    this.egress.writer.send(items, () => {
+      this.stats.sent += count;
       done();
       this.freeRoom();
     });

@@ -1,6 +1,8 @@
+import { decodeBatch, type Envelope } from "@tailrace/envelope";
 import type { AddressGuard } from "../binding/guard.js";
 import type { DrainTls } from "../binding/tls.js";
 import type { DrainUrl } from "../binding/url.js";
+import { SyslogFramer } from "../format/frames.js";
 import { syslogMessages } from "../format/rfc5424.js";
 import { LogplexWriter } from "./https/logplex.js";
 import { otlpItems } from "./otlp/encode.js";
@@ -18,9 +20,31 @@ export interface WriterSettings {
   httpTimeoutMs: number;
 }
 
-/** Pairs an encoder with the writer that takes what it makes, so the pipeline never needs to know which. */
-function egress<M>(encode: (e: Parameters<Egress["encode"]>[0]) => M[], writer: DrainWriter<M>): Egress {
-  return { encode, writer };
+/**
+ * Pairs an encoder of one envelope with the writer that takes what it makes, so the pipeline never needs to know
+ * which: each message is one item.
+ */
+function egress<M>(encode: (e: Envelope) => M[], writer: DrainWriter<M>): Egress {
+  return {
+    encode(data) {
+      const batch = decodeBatch(data);
+      const items: M[] = [];
+      for (const e of batch) for (const m of encode(e)) items.push(m);
+      return { items, count: items.length, envelopes: batch.length };
+    },
+    writer,
+  };
+}
+
+/** Syslog over a socket writes a batch's messages framed, in one buffer, straight from the wire (format/frames.ts). */
+function socketEgress(framer: SyslogFramer, writer: SocketWriter): Egress {
+  return {
+    encode(data) {
+      const f = framer.frames(data);
+      return { items: f.count > 0 ? [f.bytes] : [], count: f.count, envelopes: f.envelopes };
+    },
+    writer,
+  };
 }
 
 /** Picks the encoder and the writer from the URL scheme. */
@@ -43,9 +67,9 @@ export function createEgress(
   };
   switch (url.scheme) {
     case "syslog":
-      return egress((e) => syslogMessages(e, syslog), new SocketWriter(tcpDial(url, guard), socket));
+      return socketEgress(new SyslogFramer(syslog), new SocketWriter(tcpDial(url, guard), socket));
     case "syslog-tls":
-      return egress((e) => syslogMessages(e, syslog), new SocketWriter(tlsDial(url, guard, tls), socket));
+      return socketEgress(new SyslogFramer(syslog), new SocketWriter(tlsDial(url, guard, tls), socket));
     case "https":
       return egress((e) => syslogMessages(e, syslog), new LogplexWriter(url, guard, tls, http));
     case "otlp+https":

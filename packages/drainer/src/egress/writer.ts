@@ -4,8 +4,6 @@
  * each `send` once its messages count as delivered, in the order sent. It retries on its own, forever, until closed:
  * loss is never the writer's decision, only the drain's retention's (or the receiver's, when it refuses for good).
  */
-import type { Envelope } from "@tailrace/envelope";
-
 export interface WriterEvents {
   /** A delivery attempt failed and will be retried. `reason` is user-facing and free of credentials. */
   error(reason: string): void;
@@ -22,12 +20,20 @@ export interface DrainWriter<M = Buffer> {
   close(graceMs: number): Promise<void>;
 }
 
+/** What a batch became: what its writer takes, how many messages that holds (what `sent` counts), of how many envelopes. */
+export interface Encoded<M> {
+  items: M[];
+  count: number;
+  envelopes: number;
+}
+
 /**
- * A drain's output, picked by its URL's scheme (factory.ts): what each envelope becomes (none, one or several
- * messages, as the drain's `drain-data` and `disable-metadata` say), and the writer that delivers those.
+ * A drain's output, picked by its URL's scheme (factory.ts): what a batch as it comes off NATS (the envelope codec's
+ * wire form) becomes (none, one or several messages per envelope, as the drain's `drain-data` and `disable-metadata`
+ * say), and the writer that delivers that. `encode` throws the codec's CodecError for a batch that does not decode.
  */
 export interface Egress<M = unknown> {
-  encode(e: Envelope): M[];
+  encode(data: Uint8Array): Encoded<M>;
   readonly writer: DrainWriter<M>;
 }
 

@@ -10,7 +10,6 @@
  * the drain's in-flight window (JetStream max_ack_pending) stops new messages arriving meanwhile.
  */
 import type { Socket } from "node:net";
-import { octetFrame } from "../../format/octet.js";
 import { Backoff, type DrainWriter, describeError, Sleeper, type WriterEvents } from "../writer.js";
 
 /** Opens a connected (for TLS: handshaken) socket, or rejects with a user-facing error. */
@@ -30,10 +29,6 @@ export interface SocketWriterOptions {
   backoffMinMs: number;
   backoffMaxMs: number;
   events: WriterEvents;
-}
-
-function frames(msgs: Buffer[]): Buffer {
-  return msgs.length === 1 ? octetFrame(msgs[0] as Buffer) : Buffer.concat(msgs.map(octetFrame));
 }
 
 export class SocketWriter implements DrainWriter {
@@ -58,8 +53,10 @@ export class SocketWriter implements DrainWriter {
     this.timer.unref();
   }
 
-  send(msgs: Buffer[], done: () => void): void {
-    this.entries.push({ buf: frames(msgs), done, gen: -1, at: 0 });
+  /** `frames` are octet-counted messages already (format/frames.ts), written as they are, in order. */
+  send(frames: Buffer[], done: () => void): void {
+    const buf = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
+    this.entries.push({ buf, done, gen: -1, at: 0 });
     void this.pump();
   }
 
