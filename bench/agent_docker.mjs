@@ -5,7 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, rawNatsRate, rssKb, startDoppler, startNatsServer } from "./lib.mjs";
+import { CLI, freePort, rawNatsRate, rssKb, startDoppler, startNatsServer } from "./lib.mjs";
 
 const CONTAINERS = Number(process.env.BENCH_AGENT_CONTAINERS ?? 4);
 const LINES = Number(process.env.BENCH_AGENT_LINES ?? 1_000_000);
@@ -52,7 +52,7 @@ export async function run() {
   try {
     const raw = await rawNatsRate(nats.url);
     const total = writeContainers(join(root, "containers"));
-    const httpPort = 20000 + Math.floor(Math.random() * 20000);
+    const httpPort = await freePort();
     const pin = spawnSync("taskset", ["--version"]).status === 0 ? ["taskset", "-c", "0"] : [];
     const [cmd, ...args] = [...pin, process.execPath, CLI, "agent"];
     const started = performance.now();

@@ -1,6 +1,7 @@
 // Shared helpers for the benchmark scenarios: a real nats-server, a doppler child process, and the raw NATS floor.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, createInbox } from "@nats-io/transport-node";
@@ -23,9 +24,34 @@ export const SMALL = process.env.BENCH_SCALE === "small";
 /** How the agent connects (runtime's NATS_CLIENT_DEFAULTS): reconnect forever, quickly, to any URL of the list. */
 export const NATS_RECONNECT = { maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, pingInterval: 5000, maxPingOut: 2 };
 
-/** Starts `tailrace doppler` as its own process, as it runs in production, and waits for /readyz. */
+/** A port free on 127.0.0.1 a moment ago (the kernel's pick). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `tailrace doppler` as its own process, as it runs in production, and waits for /readyz. A port taken between
+ * picking it and the doppler's listen (a full run once lost its apps_width scenario so) is picked again.
+ */
 export async function startDoppler(natsUrl, extraEnv = {}) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDopplerOnce(natsUrl, extraEnv, await freePort());
+    } catch (err) {
+      if (attempt >= 3 || !err.exitedEarly) throw err;
+      process.stderr.write(`[bench] doppler did not start (${err.message}); again on another port\n`);
+    }
+  }
+}
+
+async function startDopplerOnce(natsUrl, extraEnv, port) {
   // BENCH_DOPPLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the doppler of a run.
   const nodeArgs = (process.env.BENCH_DOPPLER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // BENCH_DOPPLER_LOG=/tmp/doppler.log keeps its log (at info), appended.
@@ -52,6 +78,10 @@ export async function startDoppler(natsUrl, extraEnv = {}) {
     return stopChild(child);
   };
   for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) {
+      stopping = true;
+      throw Object.assign(new Error(`doppler exited with code ${child.exitCode} before it was ready`), { exitedEarly: true });
+    }
     try {
       if ((await fetch(`${api}/readyz`)).ok) return { api, child, pid: child.pid, stop };
     } catch {}

@@ -87,4 +87,28 @@ describe("tail", () => {
     expect(got.slice(1)).toEqual(Array.from({ length: 150 }, (_, i) => String(60 + i)));
     t.close();
   });
+
+  it("tail - a paced tail holds a few lines for the pacer's time, and sends at once when a frame's worth comes", async () => {
+    const { ws, frames } = fakeSocket();
+    const pacer = { delayMs: 400 };
+    const t = new Tail(
+      ws as unknown as WebSocket,
+      {},
+      { maxQueue: 10_000, flushMs: 1, pacer, maxBuffered: 1 << 20, hopelessMs: 1000, tenant: "acme", sourceId: "web" },
+    );
+    t.pushBatch(batch(1, 0, 3));
+    await new Promise((r) => setTimeout(r, 50));
+    // Three lines wait: the event loop is (said to be) late, so a frame of three is not worth its system call yet.
+    expect(frames).toEqual([]);
+    // A hundred more are worth a frame: out after flushMs, not after the pacer's 400 ms.
+    t.pushBatch(batch(2, 3, 100));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines(frames)).toEqual(Array.from({ length: 103 }, (_, i) => String(i)));
+    // And on time again, a single line goes out after flushMs.
+    pacer.delayMs = 1;
+    t.pushBatch(batch(3, 103, 1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines(frames)).toHaveLength(104);
+    t.close();
+  });
 });

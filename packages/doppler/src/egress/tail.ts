@@ -53,6 +53,8 @@ export interface TailStats {
 export const SLOW_CONSUMER_CLOSE = 4008;
 
 const MAX_FRAME_ENVELOPES = 1000;
+/** Frames of fewer envelopes than this wait the pacer's time (pacer.ts); larger ones go out after `flushMs`. */
+const PACED_BELOW = 100;
 const NS_PER_MS = 1_000_000n;
 const FRAME_OPEN = Buffer.from('{"batch":[');
 const COMMA = Buffer.from(",");
@@ -71,6 +73,8 @@ export class Tail {
   private count = 0;
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The pending timer waits the pacer's time, not `flushMs`. */
+  private paced = false;
   private behindSince = 0;
   private closed = false;
   private waiters: Array<() => void> = [];
@@ -174,7 +178,14 @@ export class Tail {
       if (this.timer) clearTimeout(this.timer);
       this.flush();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.o.pacer?.delayMs ?? this.o.flushMs);
+      // The pacer stretches only small frames, whose cost is the system call and not their bytes; a tail with a
+      // frame's worth coming gains nothing from waiting (a busy tail's last lines waited up to the pacer's 500 ms).
+      this.paced = this.queued < PACED_BELOW && this.o.pacer !== undefined;
+      this.timer = setTimeout(() => this.flush(), this.paced ? (this.o.pacer?.delayMs ?? this.o.flushMs) : this.o.flushMs);
+    } else if (this.paced && this.queued >= PACED_BELOW) {
+      this.paced = false;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.flush(), this.o.flushMs);
     }
   }
 
@@ -188,6 +199,7 @@ export class Tail {
 
   private flush(): void {
     this.timer = undefined;
+    this.paced = false;
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.o.maxBuffered) {
       this.behindSince ||= Date.now();
