@@ -235,7 +235,11 @@ describe("deploy/kubernetes", () => {
       expect(comment, `${file} cites docs/BENCHMARKS.md`).not.toBe("");
       for (const [, section] of comment.matchAll(/"([^"]+)"/g)) expect(bench, `${file}: section "${section}"`).toContain(`### ${section}`);
       for (const [n] of comment.matchAll(/\d{1,3}(?:,\d{3})+(?:\.\d+)?/g)) {
-        expect(bench.includes(n) || bench.includes(n.replaceAll(",", "")), `${file}: figure ${n}`).toBe(true);
+        // A full `npm run bench` replaces the generated figures: cite the new ones (and check the requests still fit).
+        expect(
+          bench.includes(n) || bench.includes(n.replaceAll(",", "")),
+          `${file}: figure ${n} is no longer in docs/BENCHMARKS.md (a bench run replaced it?)`,
+        ).toBe(true);
       }
     }
   });

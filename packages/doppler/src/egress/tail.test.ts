@@ -104,11 +104,20 @@ describe("tail", () => {
     t.pushBatch(batch(2, 3, 100));
     await new Promise((r) => setTimeout(r, 50));
     expect(lines(frames)).toEqual(Array.from({ length: 103 }, (_, i) => String(i)));
-    // And on time again, a single line goes out after flushMs.
-    pacer.delayMs = 1;
+    // Right after a large frame (the end of a burst), a straggler is not held either.
     t.pushBatch(batch(3, 103, 1));
     await new Promise((r) => setTimeout(r, 50));
     expect(lines(frames)).toHaveLength(104);
+    // But after a small frame it is again.
+    t.pushBatch(batch(4, 104, 1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines(frames)).toHaveLength(104);
+    // And on time again, a single line goes out after flushMs.
+    pacer.delayMs = 1;
+    await new Promise((r) => setTimeout(r, 450));
+    t.pushBatch(batch(5, 105, 1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines(frames)).toEqual(Array.from({ length: 106 }, (_, i) => String(i)));
     t.close();
   });
 });

@@ -75,6 +75,8 @@ export class Tail {
   private timer: NodeJS.Timeout | undefined;
   /** The pending timer waits the pacer's time, not `flushMs`. */
   private paced = false;
+  /** Envelopes in the last frame sent. */
+  private lastFrame = 0;
   private behindSince = 0;
   private closed = false;
   private waiters: Array<() => void> = [];
@@ -178,9 +180,10 @@ export class Tail {
       if (this.timer) clearTimeout(this.timer);
       this.flush();
     } else if (!this.timer) {
-      // The pacer stretches only small frames, whose cost is the system call and not their bytes; a tail with a
-      // frame's worth coming gains nothing from waiting (a busy tail's last lines waited up to the pacer's 500 ms).
-      this.paced = this.queued < PACED_BELOW && this.o.pacer !== undefined;
+      // The pacer stretches only a trickle of small frames, whose cost is the system call and not their bytes. A tail
+      // with a frame's worth coming, or whose last frame was a large one (the end of a burst), gains nothing from
+      // waiting: a busy tail's last lines waited up to the pacer's 500 ms.
+      this.paced = this.o.pacer !== undefined && this.queued < PACED_BELOW && this.lastFrame < PACED_BELOW;
       this.timer = setTimeout(() => this.flush(), this.paced ? (this.o.pacer?.delayMs ?? this.o.flushMs) : this.o.flushMs);
     } else if (this.paced && this.queued >= PACED_BELOW) {
       this.paced = false;
@@ -220,6 +223,7 @@ export class Tail {
     if (taken) {
       this.ws.send(taken.frame, { binary: false });
       this.stats.sent += taken.count;
+      this.lastFrame = taken.count;
       if (this.tm && taken.count > 0) {
         this.tm.sent.add(taken.count);
         // Once per frame, for its oldest envelope: the worst latency in the frame, at a cost that does not grow with it.
