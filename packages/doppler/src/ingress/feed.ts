@@ -116,9 +116,28 @@ export interface FeedSource {
  * every message once, in stream order, each with its stream sequence (the basis of resume cursors), also across the
  * loss of the NATS node its consumer lived on.
  */
-export class Feed implements LiveFeed {
+/** What a feed reading one {@link StreamReader} tells of it. */
+export abstract class ReaderFeed {
+  protected reader: StreamReader | undefined;
+
+  /** Stream sequence of the last message read. */
+  get lastSeq(): number {
+    return this.reader?.lastSeq ?? 0;
+  }
+
+  /** Messages stored on its filter and not yet read, as of the last one read. */
+  get pending(): number {
+    return this.reader?.pending ?? 0;
+  }
+
+  /** Since when (ms) the feed has had no working consumer; 0 while it has one. */
+  get degradedSince(): number {
+    return this.reader?.degradedSince ?? 0;
+  }
+}
+
+export class Feed extends ReaderFeed implements LiveFeed {
   private readonly listeners = new Set<FeedListener>();
-  private reader: StreamReader | undefined;
   /** Messages that did not decode; never forwarded. */
   corrupt = 0;
 
@@ -127,20 +146,8 @@ export class Feed implements LiveFeed {
     readonly filter: string,
     private readonly logger: Logger,
     private readonly counts?: FeedCounts,
-  ) {}
-
-  get lastSeq(): number {
-    return this.reader?.lastSeq ?? 0;
-  }
-
-  /** Messages stored on this filter and not yet delivered, as of the last one delivered. */
-  get pending(): number {
-    return this.reader?.pending ?? 0;
-  }
-
-  /** Since when (ms) the feed has had no working consumer; 0 while it has one. */
-  get degradedSince(): number {
-    return this.reader?.degradedSince ?? 0;
+  ) {
+    super();
   }
 
   get size(): number {

@@ -1,7 +1,7 @@
 import { ALL_DATA, DATA_STREAM, parseDataSubject } from "@tailrace/envelope";
 import type { Logger } from "@tailrace/runtime";
 import { type ReaderMessage, StreamReader } from "@tailrace/runtime";
-import { type FeedCounts, type FeedListener, type FeedSource, type LiveFeed, renderFeedBatch } from "./feed.js";
+import { type FeedCounts, type FeedListener, type FeedSource, type LiveFeed, ReaderFeed, renderFeedBatch } from "./feed.js";
 
 /**
  * One consumer on the whole data stream, shared by the live tails of every app that has no consumer of its own, and
@@ -14,27 +14,15 @@ import { type FeedCounts, type FeedListener, type FeedSource, type LiveFeed, ren
  * subject lookup per message (it renders only what some tail wants). It reads everything, so it is used only past
  * `TAILRACE_TAIL_CONSUMERS` apps with tails; below that, a quiet platform's doppler reads only what is tailed.
  */
-export class WideFeed {
+export class WideFeed extends ReaderFeed {
   private readonly routes = new Map<string, WideRoute>();
-  private reader: StreamReader | undefined;
 
   constructor(
     private readonly source: FeedSource,
     private readonly logger: Logger,
     private readonly counts?: FeedCounts,
-  ) {}
-
-  get lastSeq(): number {
-    return this.reader?.lastSeq ?? 0;
-  }
-
-  /** Messages stored (for any app) and not yet read, as of the last one read. */
-  get pending(): number {
-    return this.reader?.pending ?? 0;
-  }
-
-  get degradedSince(): number {
-    return this.reader?.degradedSince ?? 0;
+  ) {
+    super();
   }
 
   /** Apps with a route. */
