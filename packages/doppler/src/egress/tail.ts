@@ -184,7 +184,7 @@ export class Tail {
       // with a frame's worth coming, or whose last frame was a large one (the end of a burst), gains nothing from
       // waiting: a busy tail's last lines waited up to the pacer's 500 ms.
       this.paced = this.o.pacer !== undefined && this.queued < PACED_BELOW && this.lastFrame < PACED_BELOW;
-      this.timer = setTimeout(() => this.flush(), this.paced ? (this.o.pacer?.delayMs ?? this.o.flushMs) : this.o.flushMs);
+      this.timer = setTimeout(() => this.flush(), this.paced && this.o.pacer ? this.o.pacer.delayMs : this.o.flushMs);
     } else if (this.paced && this.queued >= PACED_BELOW) {
       this.paced = false;
       clearTimeout(this.timer);
