@@ -296,8 +296,20 @@ export class Tail {
     this.notice(`Tailrace disconnected this consumer: it fell behind for ${secs}s and lost ${dropped} envelopes`);
     this.ws.close(SLOW_CONSUMER_CLOSE, "slow consumer: not reading fast enough");
     this.close();
-    // A peer that never reads never completes the closing handshake either.
-    setTimeout(() => this.ws.terminate(), 5000).unref();
+    // A peer that never reads never completes the closing handshake either: it is terminated once 5 s pass with
+    // nothing read. One still reading what was queued (a busy client) gets more time, up to 30 s in all.
+    let left = this.ws.bufferedAmount;
+    let waited = 0;
+    const check = () => {
+      if (this.ws.readyState === this.ws.CLOSED) return;
+      waited += 5000;
+      const now = this.ws.bufferedAmount;
+      if (now < left && waited < 30_000) {
+        left = now;
+        setTimeout(check, 5000).unref();
+      } else this.ws.terminate();
+    };
+    setTimeout(check, 5000).unref();
   }
 
   close(): void {
