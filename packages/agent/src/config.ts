@@ -54,7 +54,12 @@ export const agentSpec = {
   TAILRACE_AGENT_BUFFER: int("envelopes the agent holds in memory before dropping the oldest of the busiest app", 100_000, 100, 10_000_000),
   TAILRACE_AGENT_BATCH: int("most envelopes in one NATS message", 512, 1, 10_000),
   TAILRACE_AGENT_FLUSH: duration("longest a partial batch waits before it is published", 5),
-  TAILRACE_AGENT_IN_FLIGHT: int("NATS publishes awaiting their JetStream ack at once", 32, 1, 1024),
+  TAILRACE_AGENT_IN_FLIGHT: int(
+    "NATS publishes awaiting their JetStream ack at once (one per app and kind at most, so a retried batch keeps its place)",
+    32,
+    1,
+    1024,
+  ),
   TAILRACE_AGENT_ID: str("names this agent in NATS and in message ids; defaults to host name and pid", ""),
   TAILRACE_AGENT_HTTP_ADDR: hostPort("host:port of the agent's /healthz, /readyz and /metrics (`off` to disable)", "127.0.0.1:9466"),
   TAILRACE_DOCKER_DIR: str("Docker's containers directory (json-file logs); skipped when it does not exist", "/var/lib/docker/containers"),

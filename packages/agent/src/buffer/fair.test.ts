@@ -32,4 +32,39 @@ describe("fair buffer", () => {
     const order = [b.take(4), b.take(4), b.take(4), b.take(4)].map((t) => t?.lane.sourceId);
     expect(order).toEqual(["a", "c", "a", "c"]);
   });
+
+  it("fair buffer - a held lane gives no second batch until released; other lanes go on", () => {
+    const b = new FairBuffer(1000);
+    const a = b.lane("a", "t", "a");
+    const c = b.lane("c", "t", "c");
+    for (let i = 0; i < 10; i++) b.push(a, env("a", i));
+    for (let i = 0; i < 10; i++) b.push(c, env("c", i));
+    expect(b.take(4, true)?.lane.sourceId).toBe("a");
+    b.push(a, env("a", 10));
+    const next = [b.take(4, true), b.take(4, true)];
+    expect(next.map((t) => t?.lane.sourceId)).toEqual(["c", undefined]);
+    b.release(a);
+    const t = b.take(100, true);
+    expect(t?.batch.map((e) => Buffer.from(e.log?.payload ?? []).toString())).toEqual(["a 4", "a 5", "a 6", "a 7", "a 8", "a 9", "a 10"]);
+    b.release(a);
+    b.release(c);
+    expect(b.take(100)?.batch).toHaveLength(6);
+    expect(b.take(100)).toBeUndefined();
+    expect(b.size).toBe(0);
+  });
+
+  it("fair buffer - a flood whose lane is held still drops its own oldest, not a quiet app's", () => {
+    const b = new FairBuffer(100);
+    const noisy = b.lane("noisy", "t", "noisy");
+    const quiet = b.lane("quiet", "t", "quiet");
+    for (let i = 0; i < 10; i++) b.push(noisy, env("noisy", i));
+    b.take(5, true);
+    for (let i = 0; i < 5; i++) b.push(quiet, env("quiet", i));
+    for (let i = 10; i < 10_000; i++) b.push(noisy, env("noisy", i));
+    expect(b.take(1000)?.batch).toHaveLength(5);
+    b.release(noisy);
+    const t = b.take(1000);
+    expect(t?.lane.sourceId).toBe("noisy");
+    expect(t?.dropped).toBe(10_000 - 5 - 95);
+  });
 });

@@ -9,6 +9,10 @@ export interface Lane {
   head: number;
   /** Dropped since the last notice was sent. */
   dropped: number;
+  /** In the round-robin queue. */
+  queued: boolean;
+  /** A batch of it is being published: it is not taken again until {@link FairBuffer.release}. */
+  held: boolean;
 }
 
 function size(l: Lane): number {
@@ -26,6 +30,8 @@ export class FairBuffer {
    * 50,000 lanes was the agent's top cost at 50,000 apps, issue 13). */
   private ready: Lane[] = [];
   private readyHead = 0;
+  /** Lanes held by a publish; out of `ready`, yet still the victims of a full buffer. */
+  private readonly heldLanes = new Set<Lane>();
   private total = 0;
   droppedTotal = 0;
 
@@ -42,7 +48,7 @@ export class FairBuffer {
   lane(subject: string, tenant: string, sourceId: string): Lane {
     let l = this.lanes.get(subject);
     if (!l) {
-      l = { subject, tenant, sourceId, items: [], head: 0, dropped: 0 };
+      l = { subject, tenant, sourceId, items: [], head: 0, dropped: 0, queued: false, held: false };
       this.lanes.set(subject, l);
     }
     return l;
@@ -50,16 +56,30 @@ export class FairBuffer {
 
   push(l: Lane, e: Envelope): void {
     if (this.total >= this.capacity) this.dropFromLongest();
-    if (size(l) === 0 && l.dropped === 0) this.ready.push(l);
     l.items.push(e);
     this.total++;
+    this.enqueue(l);
   }
 
   /** Adds an envelope past the bound; for Tailrace's own notices, which are few and must not be lost to a flood. */
   pushUnbounded(l: Lane, e: Envelope): void {
-    if (size(l) === 0 && l.dropped === 0) this.ready.push(l);
     l.items.push(e);
     this.total++;
+    this.enqueue(l);
+  }
+
+  /** The publish of `l`'s last batch is over (stored, or given up): its next batch may be taken. */
+  release(l: Lane): void {
+    if (!l.held) return;
+    l.held = false;
+    this.heldLanes.delete(l);
+    this.enqueue(l);
+  }
+
+  private enqueue(l: Lane): void {
+    if (l.queued || l.held || (size(l) === 0 && l.dropped === 0)) return;
+    l.queued = true;
+    this.ready.push(l);
   }
 
   private dropFromLongest(): void {
@@ -68,6 +88,9 @@ export class FairBuffer {
       const l = this.ready[i] as Lane;
       if (!victim || size(l) > size(victim)) victim = l;
     }
+    // A flooding app's lane is held most of the time (a batch of it is always in flight): it must still pay for its
+    // own flood.
+    for (const l of this.heldLanes) if (!victim || size(l) > size(victim)) victim = l;
     if (!victim || size(victim) === 0) return;
     const e = victim.items[victim.head] as Envelope;
     (victim.items as Array<Envelope | undefined>)[victim.head] = undefined;
@@ -89,10 +112,14 @@ export class FairBuffer {
   /**
    * Takes up to `max` envelopes from the next lane in round-robin order. Returns undefined when empty.
    * `dropped` is how many that lane lost since the last take, so the caller can emit a notice.
+   *
+   * With `hold`, the lane is held until {@link release}: no other batch of it is taken meanwhile, so batches of one
+   * lane are published one after the other and a retried one cannot be stored after a newer one.
    */
-  take(max: number): { lane: Lane; batch: Envelope[]; dropped: number } | undefined {
+  take(max: number, hold = false): { lane: Lane; batch: Envelope[]; dropped: number } | undefined {
     while (this.readyHead < this.ready.length) {
       const l = this.ready[this.readyHead] as Lane;
+      l.queued = false;
       (this.ready as Array<Lane | undefined>)[this.readyHead] = undefined;
       this.readyHead++;
       if (this.readyHead === this.ready.length) {
@@ -112,10 +139,11 @@ export class FairBuffer {
       if (size(l) === 0) {
         l.items = [];
         l.head = 0;
-      } else {
-        this.compact(l);
-        this.ready.push(l);
-      }
+      } else this.compact(l);
+      if (hold) {
+        l.held = true;
+        this.heldLanes.add(l);
+      } else this.enqueue(l);
       return { lane: l, batch, dropped };
     }
     return undefined;

@@ -33,6 +33,8 @@ export interface PublisherStats {
 }
 
 interface Pending {
+  /** Held by this publish until it is stored or given up. */
+  lane: Lane;
   subject: string;
   data: Uint8Array;
   msgID: string;
@@ -86,6 +88,9 @@ const BACKOFF_MAX_MS = 2000;
  * - Each batch carries a JetStream message id, so a batch retried after a lost ack is stored once.
  * - When a publish fails (no stream yet, NATS down), publishing pauses with capped, jittered backoff and the failed
  *   batches are sent again in their original order before anything newer.
+ * - One lane (app and kind) has one batch in flight at a time; other lanes fill the window. Pipelining a lane let
+ *   a batch that failed during a NATS fault be stored after newer ones that got through (hundreds of lines out of
+ *   order per drill, issue 12): a drain delivers in stream order, so that was an order its receiver saw.
  */
 export class NatsPublisher {
   readonly buffer: FairBuffer;
@@ -149,7 +154,7 @@ export class NatsPublisher {
   }
 
   private nextBatch(): Pending | undefined {
-    const taken = this.buffer.take(this.opts.maxBatch);
+    const taken = this.buffer.take(this.opts.maxBatch, true);
     if (!taken) return undefined;
     const { lane, dropped } = taken;
     let batch = taken.batch;
@@ -160,8 +165,18 @@ export class NatsPublisher {
       if (lane.subject.endsWith(".log")) batch = [...batch, notice];
       else this.buffer.pushUnbounded(this.noticeLane(lane), notice);
     }
-    if (batch.length === 0) return this.nextBatch();
-    return { subject: lane.subject, data: encodeBatch(batch), msgID: `${this.opts.agentId}-${++this.seq}`, count: batch.length, batch };
+    if (batch.length === 0) {
+      this.buffer.release(lane);
+      return this.nextBatch();
+    }
+    return {
+      lane,
+      subject: lane.subject,
+      data: encodeBatch(batch),
+      msgID: `${this.opts.agentId}-${++this.seq}`,
+      count: batch.length,
+      batch,
+    };
   }
 
   private noticeLane(l: Lane): Lane {
@@ -186,6 +201,7 @@ export class NatsPublisher {
           this.stats.sent += p.count;
           this.stats.batches++;
           for (const e of p.batch) Mark.release(e, false);
+          this.buffer.release(p.lane);
           this.backoffMs = 0;
           this.flush();
         },
@@ -196,10 +212,12 @@ export class NatsPublisher {
             this.stats.dropped += p.count;
             this.stats.droppedForeignApp += p.count;
             for (const e of p.batch) Mark.release(e, true);
+            this.buffer.release(p.lane);
             this.opts.logger.error({ err: err.message, dropped: p.count }, "refusing to publish for an app owned by another tenant");
             this.flush();
             return;
           }
+          // The lane stays held: none of its newer batches goes out before this one is stored.
           this.stats.retries++;
           this.retry.push(p);
           // Keep the original order: retries go out in msg-id order.
