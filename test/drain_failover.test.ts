@@ -2,6 +2,7 @@ import { testToken, waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   activeDrains as active,
+  catchups,
   type DrainStack,
   firstSeen,
   frameReceiver,
@@ -133,13 +134,22 @@ describe("drain failover at width", () => {
     const killed = (await active(a)) > 0 ? a : b;
     const survivor = killed === a ? b : a;
     await new Promise((r) => setTimeout(r, 1500));
+    const before = await catchups(survivor);
     killed.child.kill("SIGKILL");
     await waitFor("the survivor to deliver every drain", async () => (await active(survivor)) === APPS, 20_000);
+    // The drains taken over resume from their cursors on a replay they share, not on a consumer each.
+    const after = await waitFor("the taken drains' catch-ups", async () => {
+      const c = await catchups(survivor);
+      return c.replay > before.replay ? c : undefined;
+    });
     await new Promise((r) => setTimeout(r, 2000));
     stop = true;
     await publishing;
     await waitFor("every line of every drain", () => apps.every((app) => firstSeen(byApp().get(app) ?? []).length >= sent), 30_000);
     for (const app of apps) expect(firstSeen(byApp().get(app) ?? [])).toEqual(Array.from({ length: sent }, (_, i) => `${i} ${app}`));
-    console.log(`failover of many: ${APPS} drains, ${sent} lines each, ${rx.frames.length - APPS * sent} duplicates`);
+    console.log(
+      `failover of many: ${APPS} drains, ${sent} lines each, ${rx.frames.length - APPS * sent} duplicates; ` +
+        `the takeover's catch-ups: ${after.replay - before.replay} on a replay, ${after.own - before.own} on their own consumer`,
+    );
   }, 90_000);
 });

@@ -27,6 +27,7 @@ import { AddressGuard } from "./binding/guard.js";
 import type { DrainerConfig } from "./config.js";
 import { ensureDrainBuffer } from "./drain/buffer.js";
 import { Feed } from "./drain/feed.js";
+import { Replays } from "./drain/replay.js";
 import { DrainRunner, type RunnerDeps } from "./drain/runner.js";
 import { Shards, shardOf } from "./drain/shards.js";
 import { Slots } from "./drain/slots.js";
@@ -98,6 +99,7 @@ export class Drainer {
       jsm,
       feed: this.feed,
       slots: new Slots(CATCHUPS_AT_ONCE),
+      replays: new Replays({ nc: this.nc, jsm, logger: log, position: () => (this.feed as Feed).position }),
       guard: new AddressGuard(c.TAILRACE_DRAIN_ALLOW_CIDRS),
       logger: log,
       noticeIntervalMs: c.TAILRACE_DRAIN_NOTICE_INTERVAL,

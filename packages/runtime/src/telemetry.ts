@@ -48,6 +48,7 @@ export const INSTRUMENTS = {
   drainerDrains: "tailrace.drainer.drains",
   drainerDrainsActive: "tailrace.drainer.drains.active",
   drainerDrainsUnserved: "tailrace.drainer.drains.unserved",
+  drainerCatchups: "tailrace.drainer.catchups",
 } as const;
 
 /** A counter bound to one label set: bind once, `add` on the hot path. */
@@ -81,6 +82,9 @@ export interface DrainSample {
   lag: number;
   /** The drain cannot be set up on NATS (its buffer or consumer), for longer than a hiccup lasts. */
   unserved?: boolean;
+  /** Catch-ups behind the feed so far: on a consumer of the drain's own, and on a replay shared with other drains. */
+  catchups?: number;
+  replays?: number;
 }
 
 export type Observation = readonly [value: number, labels: Labels];
@@ -213,6 +217,10 @@ export class Telemetry {
       lost: m.createObservableCounter(INSTRUMENTS.drainLost, { description: "Envelopes given up: past retention or refused for good." }),
     };
     const sums = { sent: new MonotonicSum(), errors: new MonotonicSum(), retries: new MonotonicSum(), lost: new MonotonicSum() };
+    const catchups = m.createObservableCounter(INSTRUMENTS.drainerCatchups, {
+      description: "Drains that caught up behind the drains' feed, on a consumer of their own (own) or on a shared replay (replay).",
+    });
+    const behind = { own: new MonotonicSum(), replay: new MonotonicSum() };
     const lag = m.createObservableGauge(INSTRUMENTS.drainLag, {
       description: "NATS messages waiting behind the last one delivered to the drain.",
     });
@@ -249,10 +257,14 @@ export class Telemetry {
         r.observe(known, drains.length);
         r.observe(active, drains.filter((s) => s.active).length);
         r.observe(unserved, drains.filter((s) => s.unserved).length);
+        behind.own.update(drains.map((s): Observation => [s.catchups ?? 0, { drain: s.id }]));
+        behind.replay.update(drains.map((s): Observation => [s.replays ?? 0, { drain: s.id }]));
+        r.observe(catchups, behind.own.total, { reader: "own" });
+        r.observe(catchups, behind.replay.total, { reader: "replay" });
         r.observe(sent, sums.sent.total, this.labels({ direction: "egress" }));
         r.observe(dropped, sums.lost.total, this.labels({ direction: "egress", reason: "drain_lost" }));
       },
-      [...Object.values(counters), lag, known, active, unserved, sent, dropped],
+      [...Object.values(counters), lag, known, active, unserved, catchups, sent, dropped],
     );
     this.lag("drains", () => read().reduce((n, s) => n + (s.active ? s.lag : 0), 0));
   }

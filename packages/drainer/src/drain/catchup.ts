@@ -23,6 +23,7 @@ const BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
 export interface CatchUpOptions {
   nc: NatsConnection;
   jsm: JetStreamManager;
+  /** The consumer's filter subject; empty for the whole buffer (a replay). */
   filter: string;
   from: ReaderStart;
   logger: Logger;
@@ -69,7 +70,7 @@ export class CatchUp {
   private async create(from: ReaderStart): Promise<void> {
     const jsm = await quickJetStream(this.o.nc);
     const ci = await jsm.consumers.add(DRAIN_STREAM, {
-      filter_subject: this.o.filter,
+      ...(this.o.filter ? { filter_subject: this.o.filter } : {}),
       ack_policy: AckPolicy.None,
       mem_storage: true,
       num_replicas: 1,

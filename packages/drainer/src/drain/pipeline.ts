@@ -29,6 +29,7 @@ import type { Binding } from "../store/bindings.js";
 import { CatchUp, MAX_FETCH } from "./catchup.js";
 import type { Feed, FeedListener } from "./feed.js";
 import { Progress } from "./progress.js";
+import type { Replay, ReplayMember, Replays } from "./replay.js";
 import { SeqQueue } from "./seqs.js";
 import type { Slots } from "./slots.js";
 import type { DrainStats } from "./stats.js";
@@ -51,6 +52,8 @@ export interface PipelineDeps {
   feed: Feed;
   /** Bounds how many catch-up consumers this drainer makes at once (a takeover of thousands of drains). */
   slots: Slots;
+  /** Where drains that resume from a cursor together catch up on one reader (a takeover). */
+  replays: Replays;
   logger: Logger;
   settings: PipelineSettings;
   /** Called with the number of envelopes (or, for batches the buffer dropped unread, NATS messages) given up. */
@@ -65,17 +68,21 @@ export interface PipelineDeps {
 /** Where a drain starts: after its checkpointed cursor, or at its binding's creation. */
 export type Resume = { cursor: number } | { since: number };
 
-export class Pipeline implements FeedListener {
+export class Pipeline implements FeedListener, ReplayMember {
+  /** `<tenant>.<source id>`, as the feed and a replay key apps. */
+  readonly app: string;
   private readonly progress: Progress;
   /** The highest stream sequence taken (in flight, delivered or given up). */
   private lastSeq: number;
   private onFeed = false;
   private catchup: CatchUp | undefined;
+  /** The replay this drain catches up on instead of a consumer of its own (replay.ts), while it does. */
+  private replay: Replay | undefined;
   /** Batches of this app the feed went past while the drain was off it, not yet brought by the catch-up. */
   private readonly passed = new SeqQueue();
   /** The catch-up has reached `watchFrom`, from where on the feed notes what it passes (see stepOff). */
   private reached = false;
-  private watchFrom = 0;
+  watchFrom = 0;
   private readonly kinds: ReadonlySet<Kind>;
   /** A new drain delivers from its binding's creation (ns): older batches the feed brings are not its own. */
   private readonly sinceNs: number;
@@ -98,6 +105,7 @@ export class Pipeline implements FeedListener {
     private readonly d: PipelineDeps,
     private readonly resume: Resume,
   ) {
+    this.app = `${binding.tenant}.${binding.sourceId}`;
     const cursor = "cursor" in resume ? resume.cursor : 0;
     this.sinceNs = "since" in resume ? resume.since * 1_000_000 : 0;
     this.progress = new Progress(cursor);
@@ -121,7 +129,8 @@ export class Pipeline implements FeedListener {
     if (passed === false) this.onFeed = true;
     // Otherwise what the buffer holds from the cursor up to the feed's position now, the feed never offers: the
     // catch-up must bring it before the drain may step on (first in line when that is only a moment's worth).
-    else this.stepOff(from, this.d.feed.position, passed === true);
+    // A drain that resumes from its cursor (a takeover, a restart) catches up on a replay it shares with the others.
+    else this.stepOff(from, this.d.feed.position, passed === true, "cursor" in this.resume);
     this.timer = setInterval(() => this.idleCheck(), IDLE_CHECK_MS);
     this.timer.unref();
   }
@@ -131,7 +140,7 @@ export class Pipeline implements FeedListener {
     if (this.stopped || !this.kinds.has(kind) || m.seq <= this.lastSeq || m.timestampNanos < this.sinceNs) return;
     if (this.onFeed) {
       if (this.progress.size < this.d.settings.window) {
-        this.take(m, false);
+        this.take(m, 0);
         return;
       }
       // The window is full: the receiver is slow or away. Everything of this app up to here was taken, so the
@@ -145,11 +154,18 @@ export class Pipeline implements FeedListener {
     if (this.passed.length > cap) this.lose(this.drop(this.passed.length - cap));
   }
 
-  private stepOff(from: ReaderStart, watchFrom: number, first: boolean): void {
+  private stepOff(from: ReaderStart, watchFrom: number, first: boolean, replay = false): void {
     this.onFeed = false;
     this.reached = false;
     this.watchFrom = watchFrom;
     this.passed.clear();
+    if (replay && typeof from === "object" && "seq" in from) {
+      this.replay = this.d.replays.join(this, from.seq);
+      if (this.replay) {
+        this.stats.replays++;
+        return;
+      }
+    }
     void this.openCatchup(from, first);
   }
 
@@ -158,6 +174,48 @@ export class Pipeline implements FeedListener {
     const reader = this.catchup;
     this.catchup = undefined;
     void reader?.stop();
+    this.leaveReplay();
+  }
+
+  private leaveReplay(): void {
+    const r = this.replay;
+    this.replay = undefined;
+    r?.leave(this);
+  }
+
+  /** From the replay: a batch of this app. No room left, the drain reads on a consumer of its own from here. */
+  fromReplay(m: ReaderMessage, kind: Kind): boolean {
+    if (this.stopped || this.onFeed || !this.replay) return false;
+    if (!this.kinds.has(kind)) return true;
+    if (this.progress.size >= this.d.settings.window) {
+      this.replayGone();
+      return false;
+    }
+    this.behind(m, 0, m.seq >= this.watchFrom);
+    return true;
+  }
+
+  /**
+   * The replay has handed on every batch of the buffer through `seq`: what it did not bring of what the feed went
+   * past was dropped by the buffer unread, and once past `watchFrom` it has brought all the feed never offered.
+   */
+  replayedThrough(seq: number): void {
+    if (this.stopped || this.onFeed || !this.replay) return;
+    let gone = 0;
+    while ((this.passed.peek() ?? Number.POSITIVE_INFINITY) <= seq) {
+      this.passed.shift();
+      gone++;
+    }
+    if (gone > 0) this.lose(gone);
+    if (seq >= this.watchFrom) this.reached = true;
+    this.maybeStepOn();
+  }
+
+  /** The replay is gone (it could not be made): catch up on a consumer of its own, from the last batch taken. */
+  replayGone(): void {
+    this.leaveReplay();
+    if (this.stopped || this.onFeed) return;
+    void this.openCatchup({ seq: this.lastSeq + 1 }, false);
   }
 
   private async openCatchup(from: ReaderStart, first: boolean): Promise<void> {
@@ -183,6 +241,7 @@ export class Pipeline implements FeedListener {
       try {
         if (this.stopped || this.onFeed || this.catchup !== reader) return;
         await reader.start();
+        this.stats.catchups++;
         this.d.trouble(undefined);
         if (this.stopped || this.onFeed || this.catchup !== reader) void reader.stop();
         return;
@@ -198,6 +257,14 @@ export class Pipeline implements FeedListener {
   }
 
   private fromCatchup(m: ReaderMessage): void {
+    this.behind(m, m.pending, m.seq >= this.watchFrom || m.pending === 0);
+  }
+
+  /**
+   * A batch of this app read behind the feed (catch-up or replay); `backlog` is what is left after it on the reader
+   * (0 where unknown), and `reached` whether the reader has come to where the feed began offering.
+   */
+  private behind(m: ReaderMessage, backlog: number, reached: boolean): void {
     if (this.stopped || this.onFeed) return;
     this.delivered++;
     // Passed batches before this one that the catch-up did not bring were dropped by the buffer unread.
@@ -208,9 +275,9 @@ export class Pipeline implements FeedListener {
     }
     if (this.passed.peek() === m.seq) this.passed.shift();
     if (gone > 0) this.lose(gone);
-    if (!this.reached && (m.seq >= this.watchFrom || m.pending === 0)) this.reached = true;
-    if (m.seq > this.lastSeq) this.take(m, true);
-    this.stats.lag = this.progress.size + m.pending;
+    if (reached) this.reached = true;
+    if (m.seq > this.lastSeq) this.take(m, backlog);
+    this.stats.lag = this.progress.size + backlog;
     this.maybeStepOn();
   }
 
@@ -265,7 +332,8 @@ export class Pipeline implements FeedListener {
     this.unlogged = 0;
   }
 
-  private take(m: ReaderMessage, caughtUp: boolean): void {
+  /** `backlog`: batches still to read after this one behind the feed (0 on the feed). */
+  private take(m: ReaderMessage, backlog: number): void {
     this.lastSeq = m.seq;
     const done = this.progress.push(m.seq);
     let out: Encoded<unknown>;
@@ -277,7 +345,7 @@ export class Pipeline implements FeedListener {
       return;
     }
     const ageMs = Date.now() - m.timestampNanos / 1_000_000;
-    if (ageMs > this.d.settings.retentionMs || (caughtUp && m.pending > this.d.settings.maxBacklog)) {
+    if (ageMs > this.d.settings.retentionMs || backlog > this.d.settings.maxBacklog) {
       // Past retention: give up on it, say so, and move on, so the drain catches up with the present.
       this.stats.lost += out.envelopes;
       this.d.onLoss(out.envelopes);
@@ -315,6 +383,7 @@ export class Pipeline implements FeedListener {
     this.sleeper.wake();
     const reader = this.catchup;
     this.catchup = undefined;
+    this.leaveReplay();
     await reader?.stop();
     await this.egress.writer.close(graceMs);
   }

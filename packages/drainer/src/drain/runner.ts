@@ -15,6 +15,7 @@ import { DrainStatusWriter } from "../store/status.js";
 import type { Feed } from "./feed.js";
 import { Notices } from "./notices.js";
 import { Pipeline, type PipelineSettings, type Resume } from "./pipeline.js";
+import type { Replays } from "./replay.js";
 import type { Slots } from "./slots.js";
 import type { DrainStats } from "./stats.js";
 
@@ -24,6 +25,7 @@ export interface RunnerDeps {
   jsm: JetStreamManager;
   feed: Feed;
   slots: Slots;
+  replays: Replays;
   guard: AddressGuard;
   logger: Logger;
   noticeIntervalMs: number;
@@ -71,6 +73,8 @@ export class DrainRunner {
       lag: 0,
       lost: 0,
       unserved: false,
+      catchups: 0,
+      replays: 0,
     };
     const status = new DrainStatusWriter(d.nc);
     this.notices = new Notices(
@@ -151,6 +155,7 @@ export class DrainRunner {
         jsm: this.d.jsm,
         feed: this.d.feed,
         slots: this.d.slots,
+        replays: this.d.replays,
         logger: this.log,
         settings: this.d.pipeline,
         onLoss: (n) => this.notices.loss(n),

@@ -18,4 +18,7 @@ export interface DrainStats {
   lost: number;
   /** This drainer holds the drain but has not been able to set it up on NATS for `TAILRACE_DRAIN_UNSERVED_AFTER`. */
   unserved: boolean;
+  /** Times the drain caught up behind the feed on a consumer of its own, and on a replay shared with others (replay.ts). */
+  catchups: number;
+  replays: number;
 }

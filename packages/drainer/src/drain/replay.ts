@@ -1,0 +1,201 @@
+/**
+ * One reader for the drains that resume from a cursor at about the same time (a takeover of a dead drainer's
+ * shards, a restart, a hand-over): a catch-up on the whole drains' buffer from the oldest of their cursors, that
+ * hands each batch to the drains of its app, as the feed does, until each has stepped back on the feed.
+ *
+ * Why: each drain catching up on a consumer of its own made 5,000 filtered consumers at a takeover of 5,000 drains,
+ * 32 at a time, and nats-server 2.9 takes milliseconds to make each one on a buffer of millions of batches with
+ * thousands of subjects; the last drain resumed 22 to 34 s after the kill (issue 13). A replay is one consumer.
+ *
+ * A replay never waits for a drain: a member with no room left leaves it and catches up on a consumer of its own, as a
+ * drain that falls behind the feed does. Only drains close behind the feed join ({@link REPLAY_SPAN}): one far behind
+ * would have the replay read every app's batches from its cursor on.
+ */
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Kind } from "@tailrace/envelope";
+import type { Logger, ReaderMessage } from "@tailrace/runtime";
+import { CatchUp, MAX_FETCH } from "./catchup.js";
+
+/** A drain further behind the feed than this many batches catches up on its own consumer. */
+export const REPLAY_SPAN = 250_000;
+/** Replays running at once; drains beyond catch up on their own. */
+const MAX_REPLAYS = 4;
+/**
+ * A new replay makes its consumer once no drain has joined for GATHER_MS, or GATHER_MAX_MS after the first: a takeover
+ * comes shard by shard, and a drain that joins after the replay has read past its cursor needs another replay.
+ */
+const GATHER_MS = 200;
+const GATHER_MAX_MS = 1000;
+
+export interface ReplayMember {
+  /** `<tenant>.<source id>`, as the feed keys apps. */
+  readonly app: string;
+  /** The stream sequence from which the feed offers the member everything: the replay must bring what is before. */
+  readonly watchFrom: number;
+  /** A batch of the member's app, in stream order, once. False: the member has left (no room) and reads on its own. */
+  fromReplay(m: ReaderMessage, kind: Kind): boolean;
+  /** The replay has handed on every batch through `seq`. */
+  replayedThrough(seq: number): void;
+  /** The replay could not be made or has stopped: the member catches up on its own from where it is. */
+  replayGone(): void;
+}
+
+export interface ReplayDeps {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  logger: Logger;
+  /** The feed's position: how far behind a joining drain is. */
+  position(): number;
+}
+
+export class Replays {
+  private readonly running = new Set<Replay>();
+
+  constructor(private readonly d: ReplayDeps) {}
+
+  /** Joins a replay that brings every batch from `from` on, or answers undefined: the member reads on its own. */
+  join(member: ReplayMember, from: number): Replay | undefined {
+    if (this.d.position() - from > REPLAY_SPAN) return undefined;
+    for (const r of this.running) if (r.add(member, from)) return r;
+    if (this.running.size >= MAX_REPLAYS) return undefined;
+    const r = new Replay(this.d, from, () => this.running.delete(r));
+    this.running.add(r);
+    r.add(member, from);
+    return r;
+  }
+
+  /** Replays running now (for tests and the log). */
+  get size(): number {
+    return this.running.size;
+  }
+}
+
+export class Replay {
+  private readonly byApp = new Map<string, Set<ReplayMember>>();
+  /** Members in the order they joined, whose watchFrom the replay has not yet passed: non-decreasing, as the feed's position. */
+  private readonly watching: ReplayMember[] = [];
+  private head = 0;
+  private members = 0;
+  private reader: CatchUp | undefined;
+  private started = false;
+  private done = false;
+  private readonly at = Date.now();
+  private delivered = 0;
+  private gather: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly d: ReplayDeps,
+    private from: number,
+    private readonly onDone: () => void,
+  ) {
+    this.wait();
+  }
+
+  private wait(): void {
+    clearTimeout(this.gather);
+    const left = this.at + GATHER_MAX_MS - Date.now();
+    this.gather = setTimeout(() => void this.start(), Math.max(0, Math.min(GATHER_MS, left)));
+    this.gather.unref();
+  }
+
+  /** Takes a member that needs every batch from `from` on, if this replay has not yet handed on any of them. */
+  add(member: ReplayMember, from: number): boolean {
+    if (this.done) return false;
+    if (this.started) {
+      if (from < this.from || from <= (this.reader?.lastSeq ?? 0)) return false;
+    } else {
+      this.from = Math.min(this.from, from);
+      this.wait();
+    }
+    let set = this.byApp.get(member.app);
+    if (!set) {
+      set = new Set();
+      this.byApp.set(member.app, set);
+    }
+    set.add(member);
+    this.watching.push(member);
+    this.members++;
+    return true;
+  }
+
+  /** The member steps back on the feed, stops or reads on its own. */
+  leave(member: ReplayMember): void {
+    const set = this.byApp.get(member.app);
+    if (!set?.delete(member)) return;
+    if (set.size === 0) this.byApp.delete(member.app);
+    if (--this.members === 0) void this.finish();
+  }
+
+  private async start(): Promise<void> {
+    if (this.done || this.started) return;
+    this.started = true;
+    const reader = new CatchUp({
+      nc: this.d.nc,
+      jsm: this.d.jsm,
+      filter: "",
+      from: { seq: this.from },
+      logger: this.d.logger,
+      what: "drains' replay",
+      onMessage: (m) => this.dispatch(m),
+      room: () => (this.done ? 0 : MAX_FETCH),
+      // Nothing more for now: every batch through the last one read (or, with none, before the first asked for) is handed on.
+      onCaughtUp: () => this.through(reader.lastSeq || this.from - 1),
+    });
+    this.reader = reader;
+    try {
+      await reader.start();
+      this.d.logger.info({ from: this.from, drains: this.members }, "replaying the drains' buffer for drains that resume");
+    } catch (err) {
+      this.d.logger.warn(
+        { err: (err as Error).message, drains: this.members },
+        "cannot replay the drains' buffer; each drain catches up alone",
+      );
+      this.giveUp();
+    }
+  }
+
+  /** `tr.data.<tenant>.<app>.<kind>`: the app is between the second dot and the last one. */
+  private dispatch(m: ReaderMessage): void {
+    const s = m.subject;
+    const last = s.lastIndexOf(".");
+    const set = this.byApp.get(s.slice(8, last));
+    if (set) {
+      const kind = s.slice(last + 1) as Kind;
+      for (const member of set) {
+        this.delivered++;
+        if (!member.fromReplay(m, kind)) this.leave(member);
+      }
+    }
+    while (this.head < this.watching.length && (this.watching[this.head] as ReplayMember).watchFrom <= m.seq) {
+      const member = this.watching[this.head++] as ReplayMember;
+      if (this.byApp.get(member.app)?.has(member)) member.replayedThrough(m.seq);
+    }
+    if (this.head > 1024 && this.head * 2 > this.watching.length) {
+      this.watching.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Nothing more in the buffer for now: every member has had all there is through `seq`. */
+  private through(seq: number): void {
+    for (const set of [...this.byApp.values()]) for (const member of [...set]) member.replayedThrough(seq);
+  }
+
+  private giveUp(): void {
+    const all = [...this.byApp.values()].flatMap((s) => [...s]);
+    this.byApp.clear();
+    this.members = 0;
+    void this.finish();
+    for (const member of all) member.replayGone();
+  }
+
+  private async finish(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.gather);
+    this.onDone();
+    if (this.started) this.d.logger.info({ ms: Date.now() - this.at, batches: this.delivered }, "drains' replay done");
+    await this.reader?.stop();
+  }
+}
