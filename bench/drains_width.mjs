@@ -84,9 +84,9 @@ async function startDrainer(natsUrl, id) {
       TAILRACE_DRAIN_ALLOW_CIDRS: "127.0.0.0/8",
       TAILRACE_DRAINER_HOST: "127.0.0.1",
       TAILRACE_DRAIN_LEASE_TTL: "5s",
-      TAILRACE_LOG_LEVEL: "warn",
+      TAILRACE_LOG_LEVEL: process.env.BENCH_DRAINER_LOG_LEVEL ?? "warn",
     },
-    // Its log (warnings and errors only) to the bench's stderr.
+    // Its log (warnings and errors only, unless BENCH_DRAINER_LOG_LEVEL says otherwise) to the bench's stderr.
     stdio: ["ignore", 2, "inherit"],
   });
   return { child, port };

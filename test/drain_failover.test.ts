@@ -90,14 +90,17 @@ describe("drain failover at width", () => {
     await ds?.stop();
   });
 
-  it("drain - 200 drains over two drainers; SIGKILL one and the other resumes its drains from their cursors: every line of every drain, in order", async () => {
+  it("drain - 200 drains over two drainers; SIGKILL one and the other resumes its drains from their cursors: every line of every drain, in order, also of those whose receiver is down meanwhile", async () => {
     const rx = await frameReceiver();
+    // Every tenth drain goes to a receiver that is down through the takeover: those drains must not hold the others.
+    const rxDown = await frameReceiver();
     const a = await spawnDrainer(ds.drainerEnv);
     const b = await spawnDrainer(ds.drainerEnv);
     procs.push(a, b);
     const APPS = 200;
     const apps = Array.from({ length: APPS }, (_, i) => `many-${i}`);
-    for (const app of apps) await ds.store.add("acme", app, `syslog://127.0.0.1:${rx.port}`, 5);
+    const stuck = (app: string) => Number(app.slice(5)) % 10 === 0;
+    for (const app of apps) await ds.store.add("acme", app, `syslog://127.0.0.1:${(stuck(app) ? rxDown : rx).port}`, 5);
     // Both drainers deliver part of them: the shards are shared out.
     await waitFor(
       "the drains shared between the two drainers",
@@ -121,7 +124,7 @@ describe("drain failover at width", () => {
     })();
     const byApp = () => {
       const m = new Map<string, string[]>();
-      for (const f of rx.frames) {
+      for (const f of [...rx.frames, ...rxDown.frames]) {
         const msg = msgOf(f.text);
         const app = msg.split(" ")[1] ?? "";
         const list = m.get(app);
@@ -134,6 +137,7 @@ describe("drain failover at width", () => {
     const killed = (await active(a)) > 0 ? a : b;
     const survivor = killed === a ? b : a;
     await new Promise((r) => setTimeout(r, 1500));
+    await rxDown.down();
     const before = await catchups(survivor);
     killed.child.kill("SIGKILL");
     await waitFor("the survivor to deliver every drain", async () => (await active(survivor)) === APPS, 20_000);
@@ -145,10 +149,13 @@ describe("drain failover at width", () => {
     await new Promise((r) => setTimeout(r, 2000));
     stop = true;
     await publishing;
-    await waitFor("every line of every drain", () => apps.every((app) => firstSeen(byApp().get(app) ?? []).length >= sent), 30_000);
+    const complete = (app: string) => firstSeen(byApp().get(app) ?? []).length >= sent;
+    await waitFor("every line of every drain whose receiver is up", () => apps.every((app) => stuck(app) || complete(app)), 30_000);
+    await rxDown.up();
+    await waitFor("every line of the drains whose receiver came back", () => apps.every(complete), 30_000);
     for (const app of apps) expect(firstSeen(byApp().get(app) ?? [])).toEqual(Array.from({ length: sent }, (_, i) => `${i} ${app}`));
     console.log(
-      `failover of many: ${APPS} drains, ${sent} lines each, ${rx.frames.length - APPS * sent} duplicates; ` +
+      `failover of many: ${APPS} drains, ${sent} lines each, ${rx.frames.length + rxDown.frames.length - APPS * sent} duplicates; ` +
         `the takeover's catch-ups: ${after.replay - before.replay} on a replay, ${after.own - before.own} on their own consumer`,
     );
   }, 90_000);
