@@ -1,3 +1,8 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { CURSORS_BUCKET } from "@tailrace/drainer";
+import { shardOf } from "@tailrace/drainer/internal";
+import { DRAIN_STREAM } from "@tailrace/envelope";
 import { testToken, waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -76,6 +81,45 @@ describe("drain failover", () => {
     await waitFor("every line", () => lines().length >= sent, 20_000);
     expect(lines()).toEqual(Array.from({ length: sent }, (_, i) => `${i} fo`));
     console.log(`failover: ${sent} lines, takeover ${takeoverMs} ms, ${rx.frames.length - lines().length} duplicates`);
+  }, 60_000);
+});
+
+describe("drain cursors", () => {
+  let ds: DrainStack;
+  beforeAll(async () => {
+    ds = await startDrainStack();
+  });
+  afterAll(() => ds?.stop());
+
+  it("drain - a quiet app's cursor moves on with the feed, so whoever resumes the drain starts near the present", async () => {
+    const rx = await frameReceiver();
+    await ds.startDrainer();
+    const quiet = await ds.store.add("acme", "quiet", `syslog://127.0.0.1:${rx.port}`, 5);
+    await ds.store.add("acme", "busy", `syslog://127.0.0.1:${rx.port}`, 5);
+    const pub = await ds.publisher();
+    pub.line("acme", "quiet", "0 quiet");
+    await pub.drain();
+    for (let i = 0; i < 300; i++) {
+      pub.line("acme", "busy", `${i} busy`);
+      if (i % 10 === 9) await pub.drain();
+    }
+    await pub.drain();
+    const got = () => rx.frames.map((f) => msgOf(f.text));
+    await waitFor("every line", () => got().includes("0 quiet") && got().includes("299 busy"), 20_000);
+    // The quiet drain delivered its one batch long before the busy app's last ones were stored; its checkpoint still
+    // comes to the end of the buffer, where a replay or a catch-up from it has nothing to read.
+    const last = (await (await jetstreamManager(ds.nc)).streams.info(DRAIN_STREAM)).state.last_seq;
+    const kv = await new Kvm(ds.nc).open(CURSORS_BUCKET);
+    const cursor = await waitFor(
+      "the quiet drain's checkpoint at the end of the buffer",
+      async () => {
+        const c = (await kv.get(`shard.${shardOf(quiet.id)}`))?.json<{ cursors: Record<string, number> }>().cursors[quiet.id] ?? 0;
+        return c >= last ? c : undefined;
+      },
+      10_000,
+      100,
+    );
+    expect(cursor).toBeGreaterThanOrEqual(last);
   }, 60_000);
 });
 

@@ -74,6 +74,8 @@ export class Pipeline implements FeedListener, ReplayMember {
   private readonly progress: Progress;
   /** The highest stream sequence taken (in flight, delivered or given up). */
   private lastSeq: number;
+  /** Everything of the app through here was delivered (noteFloor). */
+  private floor = 0;
   private onFeed = false;
   private catchup: CatchUp | undefined;
   /** The replay this drain catches up on instead of a consumer of its own (replay.ts), while it does. */
@@ -117,7 +119,17 @@ export class Pipeline implements FeedListener, ReplayMember {
 
   /** Delivered (or given up) through this stream sequence of the buffer: the drain's cursor. */
   get cursor(): number {
-    return this.progress.through;
+    this.noteFloor();
+    return Math.max(this.progress.through, this.floor);
+  }
+
+  /**
+   * A drain on the feed with nothing in flight has had every batch of its app through the feed's position, not only
+   * through its own last one: a quiet app's cursor moves on with the feed, so the drain's next holder resumes near the
+   * present (a replay from a quiet drain's last batch read the whole buffer).
+   */
+  private noteFloor(): void {
+    if (!this.stopped && this.onFeed && this.progress.size === 0) this.floor = Math.max(this.floor, this.d.feed.position);
   }
 
   start(): void {
@@ -377,6 +389,7 @@ export class Pipeline implements FeedListener, ReplayMember {
 
   /** Stops taking, gives the writer `graceMs` to deliver what it holds, and leaves the cursor after what it delivered. */
   async stop(graceMs: number): Promise<void> {
+    this.noteFloor();
     this.stopped = true;
     clearInterval(this.timer);
     this.d.feed.unlisten(this.binding.tenant, this.binding.sourceId, this);
