@@ -193,6 +193,9 @@ async function point(drains, rsyslogs) {
     if (x) firstAfter.push(x);
   }
   takeoverMs = Math.max(0, ...firstAfter.map((x) => x.resumedAt ?? 0));
+  // How the drains' first lines after the kill spread: a few stragglers, or all of them late.
+  const resumed = firstAfter.map((x) => x.resumedAt ?? 0).sort((x, y) => x - y);
+  const at = (q) => Math.round(resumed[Math.min(resumed.length - 1, Math.floor(q * resumed.length))] ?? 0);
   let delivered = 0;
   let dups = 0;
   let outOfOrder = 0;
@@ -219,6 +222,7 @@ async function point(drains, rsyslogs) {
     bindAllMs: Math.round(bindMs),
     newDrainFirstLineMs: late ? Math.round(late.first - lateBoundAt) : null,
     takeoverFirstLinesMs: Math.round(takeoverMs),
+    takeoverFirstLinesP50P90Ms: [at(0.5), at(0.9)],
     drainerRssMb: Math.round(Math.max(rssA, rssB) / 1024),
     // The first drainer, over the 60% of the run it lived (the second drainer shared the work for the last third).
     drainerCpuPercent: Math.round((cpuA / (SECONDS * 0.6)) * 100),

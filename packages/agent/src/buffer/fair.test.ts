@@ -67,4 +67,43 @@ describe("fair buffer", () => {
     expect(t?.lane.sourceId).toBe("noisy");
     expect(t?.dropped).toBe(10_000 - 5 - 95);
   });
+  it("fair buffer - a full buffer always drops from a lane as long as the longest, held or not (random pushes, takes and releases)", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 20; round++) {
+      const dropped: string[] = [];
+      const b = new FairBuffer(50, (e) => dropped.push(e.sourceId));
+      const lanes = Array.from({ length: 12 }, (_, i) => b.lane(`tr.data.t.a${i}.log`, "t", `a${i}`));
+      const sizes = new Map(lanes.map((l) => [l.sourceId, 0]));
+      const held: typeof lanes = [];
+      for (let step = 0; step < 2000; step++) {
+        const r = rand(10);
+        if (r < 7) {
+          // Skewed: the first lanes write most.
+          const l = lanes[Math.min(rand(12), rand(12))] as (typeof lanes)[number];
+          const full = b.size >= b.capacity;
+          const longest = Math.max(...sizes.values());
+          const before = dropped.length;
+          b.push(l, env(l.sourceId, step));
+          sizes.set(l.sourceId, (sizes.get(l.sourceId) ?? 0) + 1);
+          if (full) {
+            expect(dropped.length).toBe(before + 1);
+            const victim = dropped[dropped.length - 1] as string;
+            expect(sizes.get(victim)).toBe(victim === l.sourceId ? longest + 1 : longest);
+            sizes.set(victim, (sizes.get(victim) ?? 0) - 1);
+          }
+        } else if (r < 9) {
+          const t = b.take(1 + rand(8), true);
+          if (t) {
+            sizes.set(t.lane.sourceId, (sizes.get(t.lane.sourceId) ?? 0) - t.batch.length);
+            held.push(t.lane);
+          }
+        } else if (held.length > 0) b.release(held.splice(rand(held.length), 1)[0] as (typeof lanes)[number]);
+        expect(b.size).toBe([...sizes.values()].reduce((x, y) => x + y, 0));
+      }
+    }
+  });
 });

@@ -30,8 +30,14 @@ export class FairBuffer {
    * 50,000 lanes was the agent's top cost at 50,000 apps, issue 13). */
   private ready: Lane[] = [];
   private readyHead = 0;
-  /** Lanes held by a publish; out of `ready`, yet still the victims of a full buffer. */
-  private readonly heldLanes = new Set<Lane>();
+  /**
+   * Lanes with something in them by how much, and the largest such size: a full buffer finds its victim at once. It
+   * scanned every ready and held lane per envelope dropped, so an agent with 5,000 apps that fell behind spent its
+   * time looking for victims and fell further behind (issue 13). Held lanes are in it too: a flooding app's lane is
+   * held most of the time (a batch of it is always in flight) and must still pay for its own flood.
+   */
+  private readonly bySize = new Map<number, Set<Lane>>();
+  private maxSize = 0;
   private total = 0;
   droppedTotal = 0;
 
@@ -56,23 +62,51 @@ export class FairBuffer {
 
   push(l: Lane, e: Envelope): void {
     if (this.total >= this.capacity) this.dropFromLongest();
-    l.items.push(e);
-    this.total++;
-    this.enqueue(l);
+    this.pushUnbounded(l, e);
   }
 
   /** Adds an envelope past the bound; for Tailrace's own notices, which are few and must not be lost to a flood. */
   pushUnbounded(l: Lane, e: Envelope): void {
     l.items.push(e);
     this.total++;
+    this.resized(l, size(l) - 1);
     this.enqueue(l);
+  }
+
+  /** Files `l` under its size now, from under `was`. */
+  private resized(l: Lane, was: number): void {
+    const now = size(l);
+    if (now === was) return;
+    if (was > 0) {
+      const set = this.bySize.get(was);
+      set?.delete(l);
+      if (set?.size === 0) this.bySize.delete(was);
+    }
+    if (now > 0) {
+      let set = this.bySize.get(now);
+      if (!set) {
+        set = new Set();
+        this.bySize.set(now, set);
+      }
+      set.add(l);
+      if (now > this.maxSize) this.maxSize = now;
+    }
+  }
+
+  /** The lane holding the most (the size only grows one at a time, so walking it down costs no more, over time). */
+  private longest(): Lane | undefined {
+    while (this.maxSize > 0) {
+      const set = this.bySize.get(this.maxSize);
+      if (set) return set.values().next().value;
+      this.maxSize--;
+    }
+    return undefined;
   }
 
   /** The publish of `l`'s last batch is over (stored, or given up): its next batch may be taken. */
   release(l: Lane): void {
     if (!l.held) return;
     l.held = false;
-    this.heldLanes.delete(l);
     this.enqueue(l);
   }
 
@@ -83,18 +117,12 @@ export class FairBuffer {
   }
 
   private dropFromLongest(): void {
-    let victim: Lane | undefined;
-    for (let i = this.readyHead; i < this.ready.length; i++) {
-      const l = this.ready[i] as Lane;
-      if (!victim || size(l) > size(victim)) victim = l;
-    }
-    // A flooding app's lane is held most of the time (a batch of it is always in flight): it must still pay for its
-    // own flood.
-    for (const l of this.heldLanes) if (!victim || size(l) > size(victim)) victim = l;
-    if (!victim || size(victim) === 0) return;
+    const victim = this.longest();
+    if (!victim) return;
     const e = victim.items[victim.head] as Envelope;
     (victim.items as Array<Envelope | undefined>)[victim.head] = undefined;
     victim.head++;
+    this.resized(victim, size(victim) + 1);
     this.onDrop?.(e);
     victim.dropped++;
     this.total--;
@@ -136,14 +164,13 @@ export class FairBuffer {
       const batch = l.items.slice(l.head, l.head + n);
       l.head += n;
       this.total -= n;
+      this.resized(l, size(l) + n);
       if (size(l) === 0) {
         l.items = [];
         l.head = 0;
       } else this.compact(l);
-      if (hold) {
-        l.held = true;
-        this.heldLanes.add(l);
-      } else this.enqueue(l);
+      if (hold) l.held = true;
+      else this.enqueue(l);
       return { lane: l, batch, dropped };
     }
     return undefined;
