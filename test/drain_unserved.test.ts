@@ -54,6 +54,8 @@ describe("a drain NATS cannot hold", () => {
     for (const i of [0, 1]) {
       await bind(i);
       await waitFor(`${apps[i]}'s drain`, () => drainer.stats().filter((s) => s.active && !s.unserved).length === i + 1, 30_000);
+      // Alone, it catches up on a consumer of its own (a replay is for many drains starting together).
+      await waitFor(`${apps[i]}'s catch-up`, () => drainer.stats().find((s) => s.source_id === apps[i])?.catchups === 1, 30_000);
       await waitFor("only the feed on the buffer", async () => (await consumers()) === 1, 30_000);
     }
     // a's receiver goes away: its window fills, it steps off the feed, and its catch-up takes the last consumer.

@@ -134,15 +134,16 @@ export class Pipeline implements FeedListener, ReplayMember {
 
   start(): void {
     this.d.feed.listen(this.binding.tenant, this.binding.sourceId, this);
-    const from: ReaderStart = "cursor" in this.resume ? { seq: this.resume.cursor + 1 } : { time: new Date(this.resume.since) };
+    const from = this.startFrom();
     // A binding made a moment ago whose app's batches since then the feed has not yet handed on has nothing to catch
     // up: it rides the feed from the start, with no consumer of its own (issue 13).
     const passed = "since" in this.resume ? this.d.feed.passedSince(this.binding.tenant, this.binding.sourceId, this.sinceNs) : undefined;
     if (passed === false) this.onFeed = true;
     // Otherwise what the buffer holds from the cursor up to the feed's position now, the feed never offers: the
     // catch-up must bring it before the drain may step on (first in line when that is only a moment's worth).
-    // A drain that resumes from its cursor (a takeover, a restart) catches up on a replay it shares with the others.
-    else this.stepOff(from, this.d.feed.position, passed === true, "cursor" in this.resume);
+    // A drain that resumes from its cursor (a takeover, a restart), or one whose app the feed has not seen lately (a
+    // drainer's first start), catches up on a replay it shares with the others.
+    else this.stepOff(from, this.d.feed.position, passed === true, passed === undefined);
     this.timer = setInterval(() => this.idleCheck(), IDLE_CHECK_MS);
     this.timer.unref();
   }
@@ -171,12 +172,9 @@ export class Pipeline implements FeedListener, ReplayMember {
     this.reached = false;
     this.watchFrom = watchFrom;
     this.passed.clear();
-    if (replay && typeof from === "object" && "seq" in from) {
-      this.replay = this.d.replays.join(this, from.seq);
-      if (this.replay) {
-        this.stats.replays++;
-        return;
-      }
+    if (replay && typeof from === "object") {
+      this.replay = this.d.replays.join(this, "seq" in from ? { seq: from.seq } : { timeMs: from.time.getTime() });
+      if (this.replay) return;
     }
     void this.openCatchup(from, first);
   }
@@ -198,7 +196,7 @@ export class Pipeline implements FeedListener, ReplayMember {
   /** From the replay: a batch of this app. No room left, the drain reads on a consumer of its own from here. */
   fromReplay(m: ReaderMessage, kind: Kind): boolean {
     if (this.stopped || this.onFeed || !this.replay) return false;
-    if (!this.kinds.has(kind)) return true;
+    if (!this.kinds.has(kind) || m.timestampNanos < this.sinceNs) return true;
     if (this.progress.size >= this.d.settings.window) {
       this.replayGone();
       return false;
@@ -223,11 +221,20 @@ export class Pipeline implements FeedListener, ReplayMember {
     this.maybeStepOn();
   }
 
+  replayStarted(): void {
+    if (this.replay) this.stats.replays++;
+  }
+
   /** The replay is gone (it could not be made): catch up on a consumer of its own, from the last batch taken. */
   replayGone(): void {
     this.leaveReplay();
     if (this.stopped || this.onFeed) return;
-    void this.openCatchup({ seq: this.lastSeq + 1 }, false);
+    void this.openCatchup(this.lastSeq > 0 ? { seq: this.lastSeq + 1 } : this.startFrom(), false);
+  }
+
+  /** Where the drain starts: after its checkpointed cursor, or at its binding's creation. */
+  private startFrom(): ReaderStart {
+    return "cursor" in this.resume ? { seq: this.resume.cursor + 1 } : { time: new Date(this.resume.since) };
   }
 
   private async openCatchup(from: ReaderStart, first: boolean): Promise<void> {

@@ -10,6 +10,10 @@
  * A replay never waits for a drain: a member with no room left leaves it and catches up on a consumer of its own, as a
  * drain that falls behind the feed does. Only drains close behind the feed join ({@link REPLAY_SPAN}): one far behind
  * would have the replay read every app's batches from its cursor on.
+ *
+ * Drains with no cursor yet (a drainer's first start with thousands of bindings) start from their binding's creation:
+ * they share a replay from the oldest such time, if enough of them come together ({@link MIN_BY_TIME}) for one read of
+ * the buffer from then to cost less than a filtered consumer each.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -30,6 +34,11 @@ const GATHER_MAX_MS = 1000;
 const THROUGH_EVERY_MS = 500;
 /** How long the replay's consumer may take to make before its drains catch up alone. */
 const START_TIMEOUT_MS = 5000;
+/** Fewer drains than this starting from a time catch up on their own. */
+export const MIN_BY_TIME = 16;
+
+/** Where a member needs the replay to begin: after its cursor (a stream sequence), or at a time (ms since the epoch). */
+export type ReplayFrom = { seq: number } | { timeMs: number };
 
 export interface ReplayMember {
   /** `<tenant>.<source id>`, as the feed keys apps. */
@@ -42,6 +51,8 @@ export interface ReplayMember {
   replayedThrough(seq: number): void;
   /** The replay could not be made or has stopped: the member catches up on its own from where it is. */
   replayGone(): void;
+  /** The replay's consumer is made: the member catches up on it (told once, on joining a running replay at once). */
+  replayStarted(): void;
 }
 
 export interface ReplayDeps {
@@ -58,8 +69,8 @@ export class Replays {
   constructor(private readonly d: ReplayDeps) {}
 
   /** Joins a replay that brings every batch from `from` on, or answers undefined: the member reads on its own. */
-  join(member: ReplayMember, from: number): Replay | undefined {
-    if (this.d.position() - from > REPLAY_SPAN) return undefined;
+  join(member: ReplayMember, from: ReplayFrom): Replay | undefined {
+    if ("seq" in from && this.d.position() - from.seq > REPLAY_SPAN) return undefined;
     for (const r of this.running) if (r.add(member, from)) return r;
     if (this.running.size >= MAX_REPLAYS) return undefined;
     const r = new Replay(this.d, from, () => this.running.delete(r));
@@ -83,16 +94,23 @@ export class Replay {
   private reader: StreamReader | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private started = false;
+  /** The consumer is made and reading. */
+  private running = false;
   private done = false;
   private readonly at = Date.now();
   private delivered = 0;
+  /** The oldest start among the members (lowered as members join, until the consumer is made). */
+  private readonly from: ReplayFrom;
+  /** The stored time (ns) of the last batch handed on. */
+  private lastNs = 0;
   private gather: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly d: ReplayDeps,
-    private from: number,
+    from: ReplayFrom,
     private readonly onDone: () => void,
   ) {
+    this.from = { ...from };
     this.wait();
   }
 
@@ -104,14 +122,19 @@ export class Replay {
   }
 
   /** Takes a member that needs every batch from `from` on, if this replay has not yet handed on any of them. */
-  add(member: ReplayMember, from: number): boolean {
+  add(member: ReplayMember, from: ReplayFrom): boolean {
     if (this.done) return false;
-    if (this.started) {
-      if (from < this.from || from <= (this.reader?.lastSeq ?? 0)) return false;
-    } else {
-      this.from = Math.min(this.from, from);
-      this.wait();
+    const f = this.from;
+    if ("seq" in f !== "seq" in from) return false;
+    if ("seq" in f && "seq" in from) {
+      if (!this.started) f.seq = Math.min(f.seq, from.seq);
+      else if (from.seq < f.seq || from.seq <= (this.reader?.lastSeq ?? 0)) return false;
+    } else if ("timeMs" in f && "timeMs" in from) {
+      // Stored times rise with the sequence: what is stored from `timeMs` on is all still to come.
+      if (!this.started) f.timeMs = Math.min(f.timeMs, from.timeMs);
+      else if (from.timeMs < f.timeMs || from.timeMs * 1e6 <= this.lastNs) return false;
     }
+    if (!this.started) this.wait();
     let set = this.byApp.get(member.app);
     if (!set) {
       set = new Set();
@@ -120,6 +143,7 @@ export class Replay {
     set.add(member);
     this.watching.push(member);
     this.members++;
+    if (this.running) member.replayStarted();
     return true;
   }
 
@@ -134,6 +158,13 @@ export class Replay {
   private async start(): Promise<void> {
     if (this.done || this.started) return;
     this.started = true;
+    if ("timeMs" in this.from && this.members < MIN_BY_TIME) {
+      // Quietly: a consumer each is the cheaper way for a few.
+      this.started = false;
+      this.giveUp();
+      return;
+    }
+    const from = this.from;
     // A push consumer, as the feed's: a pull of 256 batches a round trip went no faster than a busy buffer grew, and a
     // replay of 1,849 drains took 52 s to come level with the feed.
     const reader = new StreamReader({
@@ -141,10 +172,10 @@ export class Replay {
       jsm: this.d.jsm,
       stream: DRAIN_STREAM,
       filter: "",
-      start: { seq: this.from },
+      start: "seq" in from ? { seq: from.seq } : { time: new Date(from.timeMs) },
       onMessage: (m) => this.dispatch(m),
       // Every batch through the last one read (or, with none, before the first asked for) is handed on.
-      onCaughtUp: () => this.through(reader.lastSeq || this.from - 1),
+      onCaughtUp: () => this.through(reader.lastSeq || ("seq" in from ? from.seq - 1 : 0)),
       logger: this.d.logger,
       what: "drains' replay",
     });
@@ -157,6 +188,8 @@ export class Replay {
       }
       this.ticker = setInterval(() => reader.lastSeq > 0 && this.through(reader.lastSeq), THROUGH_EVERY_MS);
       this.ticker.unref();
+      this.running = true;
+      for (const set of [...this.byApp.values()]) for (const member of [...set]) member.replayStarted();
       this.d.logger.info({ from: this.from, drains: this.members }, "replaying the drains' buffer for drains that resume");
     } catch (err) {
       this.d.logger.warn(
@@ -169,6 +202,7 @@ export class Replay {
 
   /** `tr.data.<tenant>.<app>.<kind>`: the app is between the second dot and the last one. */
   private dispatch(m: ReaderMessage): void {
+    this.lastNs = m.timestampNanos;
     const s = m.subject;
     const last = s.lastIndexOf(".");
     const set = this.byApp.get(s.slice(8, last));

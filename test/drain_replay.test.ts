@@ -1,0 +1,47 @@
+import { waitFor } from "@tailrace/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DrainStack, firstSeen, frameReceiver, msgOf, startDrainStack } from "./drain_helpers.js";
+
+const APPS = 40;
+const LINES = 25;
+
+describe("drain replay", () => {
+  let ds: DrainStack;
+  beforeAll(async () => {
+    ds = await startDrainStack();
+  });
+  afterAll(() => ds?.stop());
+
+  it("drain - a drainer that starts with 40 bindings and their lines waiting reads them on one replay: every line of every drain, in order", async () => {
+    // A drainer once, so that the drains' buffer exists and keeps what comes while no drainer runs.
+    const first = await ds.startDrainer();
+    await first.stop();
+    const rx = await frameReceiver();
+    const apps = Array.from({ length: APPS }, (_, i) => `boot-${i}`);
+    for (const app of apps) await ds.store.add("acme", app, `syslog://127.0.0.1:${rx.port}`, 5);
+    const pub = await ds.publisher();
+    for (let n = 0; n < LINES; n++) {
+      for (const app of apps) pub.line("acme", app, `${n} ${app}`);
+      await pub.drain();
+    }
+    // No drainer ran while they were bound and written: the new one starts each from its binding's creation.
+    const d = await ds.startDrainer();
+    const byApp = () => {
+      const m = new Map<string, string[]>();
+      for (const f of rx.frames) {
+        const msg = msgOf(f.text);
+        const app = msg.split(" ")[1] ?? "";
+        m.set(app, [...(m.get(app) ?? []), msg]);
+      }
+      return m;
+    };
+    await waitFor("every line of every drain", () => apps.every((app) => firstSeen(byApp().get(app) ?? []).length >= LINES), 30_000);
+    for (const app of apps) expect(firstSeen(byApp().get(app) ?? [])).toEqual(Array.from({ length: LINES }, (_, i) => `${i} ${app}`));
+    const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
+    const of = (reader: string) =>
+      Number(new RegExp(`^tailrace_drainer_catchups_total\\{reader="${reader}"\\} (\\d+)$`, "m").exec(metrics)?.[1]);
+    // One consumer for all of them, not one each.
+    expect(of("replay")).toBe(APPS);
+    expect(of("own")).toBe(0);
+  }, 60_000);
+});
