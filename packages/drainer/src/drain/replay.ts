@@ -181,16 +181,17 @@ export class Replay {
     });
     this.reader = reader;
     try {
+      const drains = this.members;
       await reader.start(START_TIMEOUT_MS);
+      this.markRunning();
+      this.d.logger.info({ from: this.from, drains }, "replaying the drains' buffer for drains that resume");
+      // Every member may have had all it needs at once (nothing stored since their starts).
       if (this.done) {
         await reader.stop();
         return;
       }
       this.ticker = setInterval(() => reader.lastSeq > 0 && this.through(reader.lastSeq), THROUGH_EVERY_MS);
       this.ticker.unref();
-      this.running = true;
-      for (const set of [...this.byApp.values()]) for (const member of [...set]) member.replayStarted();
-      this.d.logger.info({ from: this.from, drains: this.members }, "replaying the drains' buffer for drains that resume");
     } catch (err) {
       this.d.logger.warn(
         { err: (err as Error).message, drains: this.members },
@@ -200,8 +201,16 @@ export class Replay {
     }
   }
 
+  /** The consumer is made: its members are told before anything it reads reaches them. */
+  private markRunning(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const set of [...this.byApp.values()]) for (const member of [...set]) member.replayStarted();
+  }
+
   /** `tr.data.<tenant>.<app>.<kind>`: the app is between the second dot and the last one. */
   private dispatch(m: ReaderMessage): void {
+    this.markRunning();
     this.lastNs = m.timestampNanos;
     const s = m.subject;
     const last = s.lastIndexOf(".");
@@ -225,6 +234,7 @@ export class Replay {
 
   /** Nothing more in the buffer for now: every member has had all there is through `seq`. */
   private through(seq: number): void {
+    this.markRunning();
     for (const set of [...this.byApp.values()]) for (const member of [...set]) member.replayedThrough(seq);
   }
 
