@@ -1,3 +1,4 @@
+import { Cursors } from "@tailrace/drainer/internal";
 import { waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DrainStack, firstSeen, frameReceiver, msgOf, startDrainStack } from "./drain_helpers.js";
@@ -43,5 +44,41 @@ describe("drain replay", () => {
     // One consumer for all of them, not one each.
     expect(of("replay")).toBe(APPS);
     expect(of("own")).toBe(0);
+  }, 60_000);
+  it("drain - a drainer that cannot read a shard's checkpoint yet waits for it, and does not start the drain again from its binding", async () => {
+    const rx = await frameReceiver();
+    const first = await ds.startDrainer();
+    await ds.store.add("acme", "ckpt", `syslog://127.0.0.1:${rx.port}`, 5);
+    const pub = await ds.publisher();
+    const lines = () => rx.frames.map((f) => msgOf(f.text)).filter((m) => m.endsWith(" ckpt"));
+    for (let n = 0; n < 50; n++) pub.line("acme", "ckpt", `${n} ckpt`);
+    await pub.drain();
+    await waitFor("the first lines", () => lines().length >= 50, 20_000);
+    // A clean stop checkpoints the drain where it is.
+    await first.stop();
+    // The next drainer's first reads of the checkpoint fail, as they do while the cursors bucket's leader is frozen.
+    const read = Cursors.prototype.read;
+    let failing = true;
+    let failed = 0;
+    Cursors.prototype.read = async function (this: Cursors, shard: number) {
+      if (failing) {
+        failed++;
+        throw new Error("timeout");
+      }
+      return read.call(this, shard);
+    };
+    try {
+      await ds.startDrainer();
+      await waitFor("reads of the checkpoint to fail", () => failed >= 2, 20_000);
+      for (let n = 50; n < 100; n++) pub.line("acme", "ckpt", `${n} ckpt`);
+      await pub.drain();
+      await new Promise((r) => setTimeout(r, 1000));
+      failing = false;
+      await waitFor("every line", () => new Set(lines()).size >= 100, 30_000);
+    } finally {
+      Cursors.prototype.read = read;
+    }
+    // Once, in order: the waiting drain started from its checkpoint, not from its binding (which sends 0-49 again).
+    expect(lines()).toEqual(Array.from({ length: 100 }, (_, n) => `${n} ckpt`));
   }, 60_000);
 });

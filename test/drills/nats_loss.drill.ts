@@ -5,9 +5,7 @@
  * readers that resume on their own) and prints what it measured; the figures that matter are bench/cluster.mjs's.
  * Bounds are liveness bounds for a shared 2-core machine, never speeds.
  *
- * Run with `npm run drills` (not part of CI yet). As of this writing the killed-node drill passes; the rolling restart
- * and the frozen node still show, now and then under load, lines a drain or a tail never receives, without a notice:
- * the open part of issue 12, reproduced here until it is fixed.
+ * The killed node and the rolling restart run in CI (`npm test`); all three, the frozen node too, with `npm run drills`.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { DATA_STREAM } from "@tailrace/envelope";
@@ -91,9 +89,11 @@ async function drill(
     expect(drain.lost).toBe(0);
     // Every envelope is stored once (the agents' retries carry message ids), and a tail reads the stream in order.
     expect(tail.duplicates).toBe(0);
-    // A drain is at least once: a batch in flight when its lease, connection or consumer broke may be sent again.
-    // Counted (printed above) and bounded: never more copies than lines.
-    expect(drain.duplicates).toBeLessThanOrEqual(total);
+    // A drain is at least once: a batch in flight when its lease, connection or consumer broke may be sent again, and
+    // a drain resumes from its last checkpoint. Counted (printed above) and bounded: a quarter of the lines is far
+    // more than that costs, and far less than a drain started again from its binding, which a shard whose checkpoint
+    // could not be read during a frozen node did (15,000 to 33,000 lines of 48,000 sent twice).
+    expect(drain.duplicates).toBeLessThanOrEqual(total / 4);
     // In order per instance: an agent publishes one batch of an app at a time, so one retried during the fault is
     // not stored after a newer one (it was: up to hundreds of lines per drill).
     expect(tail.reordered).toBe(0);

@@ -32,6 +32,7 @@ import { DrainRunner, type RunnerDeps } from "./drain/runner.js";
 import { Shards, shardOf } from "./drain/shards.js";
 import { Slots } from "./drain/slots.js";
 import type { DrainStats } from "./drain/stats.js";
+import { Backoff } from "./egress/writer.js";
 import { startHttp } from "./http.js";
 import { type Binding, bindingKey, DrainStore, parseBinding } from "./store/bindings.js";
 import { Cursors } from "./store/cursors.js";
@@ -41,6 +42,8 @@ const STOP_GRACE_MS = 5000;
 const CHECKPOINT_EVERY_MS = 1000;
 /** Catch-up consumers made at once: a takeover of thousands of drains asks NATS for them a few dozen at a time. */
 const CATCHUPS_AT_ONCE = 32;
+/** Reads of a shard's checkpoint before its drains go on without it (a timeout each: QUICK_TIMEOUT_MS or the KV's). */
+const CURSOR_READS = 2;
 
 export class Drainer {
   readonly id: string;
@@ -58,6 +61,7 @@ export class Drainer {
   private stopWatch: (() => void) | undefined;
   private server: Server | undefined;
   private watching = false;
+  private stopping = false;
   private readonly telemetry = new Telemetry("drainer");
   /** The port /healthz, /readyz and /metrics are on (useful with port 0). */
   port = 0;
@@ -164,13 +168,43 @@ export class Drainer {
   }
 
   private async take(shard: number): Promise<void> {
-    const cursors = await (this.cursors as Cursors).read(shard).catch((err) => {
-      this.logger.warn({ shard, err: (err as Error).message }, "cannot read a drain shard's cursors; its drains start at their binding");
-      return new Map<string, number>();
-    });
     const runners = this.runnersOf(shard);
-    for (const r of runners) r.activate(cursors.get(r.binding.id));
-    if (runners.length > 0) this.logger.info({ shard, drains: runners.length }, "took a drain shard");
+    let err: Error | undefined;
+    for (let attempt = 0; attempt < CURSOR_READS; attempt++) {
+      try {
+        const cursors = await (this.cursors as Cursors).read(shard);
+        for (const r of runners) r.activate(cursors.get(r.binding.id));
+        if (runners.length > 0) this.logger.info({ shard, drains: runners.length }, "took a drain shard");
+        return;
+      } catch (e) {
+        err = e as Error;
+      }
+    }
+    // The checkpoint cannot be read now (its bucket's leader may be on a node that does not answer). A drain this
+    // drainer delivered before goes on from its own cursor; the others wait for the checkpoint rather than start again
+    // from their binding, which re-sent 15,000 to 33,000 lines of a drain in the frozen-node drill.
+    const waiting = runners.filter((r) => r.cursor === 0);
+    for (const r of runners) if (r.cursor > 0) r.activate(r.cursor);
+    this.logger.warn(
+      { shard, err: err?.message, drains: runners.length, waiting: waiting.length },
+      "cannot read a drain shard's cursors yet; its drains go on from this drainer's own cursors, the others wait",
+    );
+    if (waiting.length > 0) void this.takeLater(shard, waiting);
+  }
+
+  /** Starts `waiting` from the shard's checkpoint once it can be read, for as long as the shard stays ours. */
+  private async takeLater(shard: number, waiting: DrainRunner[]): Promise<void> {
+    const backoff = new Backoff(500, 5000);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, backoff.next()).unref());
+      if (this.stopping || !this.shards?.holds(shard)) return;
+      const cursors = await (this.cursors as Cursors).read(shard).catch(() => undefined);
+      if (!cursors) continue;
+      const live = waiting.filter((r) => this.runners.get(bindingKey(r.binding)) === r);
+      for (const r of live) r.activate(cursors.get(r.binding.id));
+      this.logger.info({ shard, drains: live.length }, "read a drain shard's cursors; its waiting drains start");
+      return;
+    }
   }
 
   private async lose(shard: number): Promise<void> {
@@ -278,6 +312,7 @@ export class Drainer {
 
   /** Delivers what is in flight, checkpoints, hands every shard back, and closes the NATS connection. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopWatch?.();
     clearInterval(this.checkpointTimer);
     // Each shard's drains deliver what is in flight, its cursors are written, and its lease goes back.

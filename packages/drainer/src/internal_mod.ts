@@ -7,3 +7,4 @@ export { decodeOtlpRequest } from "./egress/otlp/receiver.js";
 export { escapeParamValue, sdName, tagsElement } from "./format/sd.js";
 export { rfc3339Micros } from "./format/timestamp.js";
 export * from "./mod.js";
+export { Cursors } from "./store/cursors.js";
