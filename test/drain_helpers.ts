@@ -258,7 +258,7 @@ export async function activeDrains(p: DrainerProc): Promise<number> {
 }
 
 /** Drains that caught up behind the feed so far on a drainer, on a consumer of their own and on a shared replay. */
-export async function catchups(p: DrainerProc): Promise<{ own: number; replay: number }> {
+export async function catchups(p: { port: number }): Promise<{ own: number; replay: number }> {
   const text = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
   const of = (reader: string) =>
     Number(new RegExp(`^tailrace_drainer_catchups_total\\{reader="${reader}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);

@@ -1,7 +1,7 @@
 import { Cursors } from "@tailrace/drainer/internal";
 import { waitFor } from "@tailrace/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DrainStack, firstSeen, frameReceiver, msgOf, startDrainStack } from "./drain_helpers.js";
+import { catchups, type DrainStack, firstSeen, frameReceiver, msgOf, startDrainStack } from "./drain_helpers.js";
 
 const APPS = 40;
 const LINES = 25;
@@ -38,12 +38,9 @@ describe("drain replay", () => {
     };
     await waitFor("every line of every drain", () => apps.every((app) => firstSeen(byApp().get(app) ?? []).length >= LINES), 30_000);
     for (const app of apps) expect(firstSeen(byApp().get(app) ?? [])).toEqual(Array.from({ length: LINES }, (_, i) => `${i} ${app}`));
-    const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
-    const of = (reader: string) =>
-      Number(new RegExp(`^tailrace_drainer_catchups_total\\{reader="${reader}"\\} (\\d+)$`, "m").exec(metrics)?.[1]);
+    const c = await catchups(d);
     // One consumer for all of them, not one each.
-    expect(of("replay")).toBe(APPS);
-    expect(of("own")).toBe(0);
+    expect(c).toEqual({ own: 0, replay: APPS });
   }, 60_000);
   it("drain - a drainer that cannot read a shard's checkpoint yet waits for it, and does not start the drain again from its binding", async () => {
     const rx = await frameReceiver();

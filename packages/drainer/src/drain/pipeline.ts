@@ -52,7 +52,7 @@ export interface PipelineDeps {
   feed: Feed;
   /** Bounds how many catch-up consumers this drainer makes at once (a takeover of thousands of drains). */
   slots: Slots;
-  /** Where drains that resume from a cursor together catch up on one reader (a takeover). */
+  /** Where drains that start together (a takeover, a restart, a first start) catch up on one reader. */
   replays: Replays;
   logger: Logger;
   settings: PipelineSettings;
