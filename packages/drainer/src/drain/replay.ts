@@ -1,7 +1,8 @@
 /**
  * One reader for the drains that resume from a cursor at about the same time (a takeover of a dead drainer's
- * shards, a restart, a hand-over): a catch-up on the whole drains' buffer from the oldest of their cursors, that
- * hands each batch to the drains of its app, as the feed does, until each has stepped back on the feed.
+ * shards, a restart, a hand-over), or start from their binding together: a catch-up on the whole drains' buffer from
+ * the oldest of their starts, that hands each batch to the drains of its app, as the feed does, until each has stepped
+ * back on the feed.
  *
  * Why: each drain catching up on a consumer of its own made 5,000 filtered consumers at a takeover of 5,000 drains,
  * 32 at a time, and nats-server 2.9 takes milliseconds to make each one on a buffer of millions of batches with
@@ -77,11 +78,6 @@ export class Replays {
     this.running.add(r);
     r.add(member, from);
     return r;
-  }
-
-  /** Replays running now (for tests and the log). */
-  get size(): number {
-    return this.running.size;
   }
 }
 
@@ -232,7 +228,7 @@ export class Replay {
     }
   }
 
-  /** Nothing more in the buffer for now: every member has had all there is through `seq`. */
+  /** Every batch of the buffer through `seq` has been handed on (the reader is there, or has caught up to it). */
   private through(seq: number): void {
     this.markRunning();
     for (const set of [...this.byApp.values()]) for (const member of [...set]) member.replayedThrough(seq);
