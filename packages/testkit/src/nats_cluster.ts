@@ -85,20 +85,31 @@ export function checkNatsServerVersion(bin = natsServerBin()): string {
   return have.join(".");
 }
 
+/** Ports this process has handed out: two calls never get the same one, though nothing listens on it yet. */
+const handedOut = new Set<number>();
+
 /**
  * A port nothing listens on now, below Linux's ephemeral range (32768 and up), so that no outgoing connection of the
  * busy test machine takes it before the node binds it, nor while a node is down for a restart. The cluster needs
- * its ports before it starts, as every node names its peers.
+ * its ports before it starts, as every node names its peers. Each vitest worker draws from its own slice of the
+ * range, so that two test files running at once cannot both pick a port before either binds it.
  */
 export async function freePort(): Promise<number> {
+  const slices = 8;
+  const slice = (Number(process.env.VITEST_POOL_ID ?? process.pid) - 1 + slices) % slices;
+  const width = Math.floor(12_000 / slices);
   for (let attempt = 0; ; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = 20_000 + slice * width + Math.floor(Math.random() * width);
+    if (handedOut.has(port)) continue;
     const ok = await new Promise<boolean>((resolve) => {
       const s = createServer();
       s.once("error", () => resolve(false));
       s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
     });
-    if (ok) return port;
+    if (ok) {
+      handedOut.add(port);
+      return port;
+    }
     if (attempt > 100) throw new Error("no free port below 32768 on 127.0.0.1");
   }
 }
