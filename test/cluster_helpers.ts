@@ -3,6 +3,7 @@
  * drainer connected to it with the whole URL list, rsyslog as the drain receiver, and a recorder for what a user
  * sees (tail, `--recent`, drain) while a fault happens.
  */
+import { mkdirSync } from "node:fs";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Doppler } from "@tailrace/doppler";
@@ -56,15 +57,18 @@ export async function startClusterStack(
   const cluster = await startNatsCluster();
   const dir = await tempDir("tailrace-drill-");
   const dopplers: ClusterStack["dopplers"] = [];
+  // DRILL_LOG_DIR keeps the dopplers' and the drainer's debug logs there, to read after a drill.
+  const logDir = process.env.DRILL_LOG_DIR;
+  if (logDir) mkdirSync(logDir, { recursive: true });
   for (let i = 0; i < (o.dopplers ?? 1); i++) {
     // A tail's queue holds the backlog a reader delivers at once when it resumes after a frozen node (20 s of
     // traffic): the drills are about NATS, and a test client on a starved CI core must not be cut off as a slow
     // reader (that behaviour has its own test, doppler_consumers).
-    const d = await extraDoppler(urlsFrom(cluster, i), {
-      TAILRACE_DRAIN_ALLOW_CIDRS: "127.0.0.0/8",
-      TAILRACE_TAIL_QUEUE: "200000",
-      ...o.dopplerEnv,
-    });
+    const d = await extraDoppler(
+      urlsFrom(cluster, i),
+      { TAILRACE_DRAIN_ALLOW_CIDRS: "127.0.0.0/8", TAILRACE_TAIL_QUEUE: "200000", ...o.dopplerEnv },
+      logDir ? fileLogger(`drill-doppler-${i}`, `${logDir}/doppler-${i}.log`) : undefined,
+    );
     dopplers.push({ doppler: d.doppler, api: d.api });
   }
   const drainer =
@@ -79,7 +83,10 @@ export async function startClusterStack(
             TAILRACE_DRAIN_BACKOFF_MAX: "1s",
             TAILRACE_DRAIN_CONFIRM: "200ms",
           }),
-          fileLogger("drill-drainer", process.env.TEST_LOG_LEVEL ? undefined : `${dir.path}/drainer.log`),
+          fileLogger(
+            "drill-drainer",
+            logDir ? `${logDir}/drainer.log` : process.env.TEST_LOG_LEVEL ? undefined : `${dir.path}/drainer.log`,
+          ),
         );
   await drainer?.start();
   const rsyslog = await startRsyslog({ dir: `${dir.path}/rsyslog` });
@@ -141,6 +148,8 @@ export interface Watch {
   closed(): string;
   /** Longest time the tail went without a frame while lines were being published (ms). */
   tailPauseMs(): number;
+  /** The tail's pauses over a second: when each ended (ms since the epoch) and how long it was. */
+  tailPauses(): Array<{ endedAt: number; ms: number }>;
   stop(): void;
 }
 
@@ -152,9 +161,11 @@ export async function watchApp(api: string, app: string): Promise<Watch> {
   tail.ws.on("close", (code, reason) => (closed = `${code} ${reason.toString()}`));
   let lastFrame = Date.now();
   let tailPause = 0;
+  const pauses: Array<{ endedAt: number; ms: number }> = [];
   tail.ws.on("message", () => {
     const now = Date.now();
     tailPause = Math.max(tailPause, now - lastFrame);
+    if (now - lastFrame > 1000) pauses.push({ endedAt: now, ms: now - lastFrame });
     lastFrame = now;
   });
   let answers = 0;
@@ -185,6 +196,7 @@ export async function watchApp(api: string, app: string): Promise<Watch> {
     tail,
     recent: () => ({ answers, failures, longestPauseMs: Math.max(longest, Date.now() - lastAnswer) }),
     tailPauseMs: () => tailPause,
+    tailPauses: () => pauses,
     closed: () => closed,
     stop() {
       stopped = true;

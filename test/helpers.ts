@@ -191,6 +191,7 @@ export async function testPublisher(natsUrl: string): Promise<TestPublisher> {
 export async function extraDoppler(
   natsUrl: string,
   extra: Record<string, string> = {},
+  logger = createLogger({ name: "test-doppler", level: process.env.TEST_LOG_LEVEL ?? "silent" }),
 ): Promise<{ doppler: DopplerT; api: string; env: Record<string, string> }> {
   const env: Record<string, string> = {
     NATS_URL: natsUrl,
@@ -199,10 +200,7 @@ export async function extraDoppler(
     TAILRACE_DOPPLER_HOST: "127.0.0.1",
     ...extra,
   };
-  const doppler = new Doppler(
-    loadDopplerConfig(env),
-    createLogger({ name: "test-doppler", level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-  );
+  const doppler = new Doppler(loadDopplerConfig(env), logger);
   await doppler.start();
   return { doppler, api: `http://${env.TAILRACE_DOPPLER_HOST}:${doppler.port}`, env };
 }

@@ -85,7 +85,10 @@ async function drill(
     console.log(
       `${name}: ${total} lines written at ${perSec}/s; tail ${JSON.stringify(tail)}; drain ${JSON.stringify(drain)}; ` +
         `--recent ${recent.answers} answers, ${recent.failures} failed, longest pause ${recent.longestPauseMs} ms; ` +
-        `tail's longest pause ${w.tailPauseMs()} ms; ${writtenMs} ms from the fault to the last line written`,
+        `tail's longest pause ${w.tailPauseMs()} ms (pauses over 1 s, ending that long after the fault: ${w
+          .tailPauses()
+          .map((p) => `${p.ms} ms at +${p.endedAt - faultAt}`)
+          .join(", ")}); ${writtenMs} ms from the fault to the last line written`,
     );
     expect(tail.lost).toBe(0);
     expect(drain.lost).toBe(0);
