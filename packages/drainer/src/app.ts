@@ -173,7 +173,11 @@ export class Drainer {
     for (let attempt = 0; attempt < CURSOR_READS; attempt++) {
       try {
         const cursors = await (this.cursors as Cursors).read(shard);
-        for (const r of runners) r.activate(cursors.get(r.binding.id));
+        // A drain this drainer delivered past the checkpoint goes on from its own cursor: what it sent while the
+        // checkpoint could not be written (its bucket's leader frozen, say) was sent, and sending it again is all a
+        // stale checkpoint would add (the frozen-node drill: 13,000 of 48,000 lines again, in a shard lost and taken
+        // back by the same drainer). What another holder did since is covered: the later of the two wins.
+        for (const r of runners) r.activate(Math.max(cursors.get(r.binding.id) ?? 0, r.cursor) || undefined);
         if (runners.length > 0) this.logger.info({ shard, drains: runners.length }, "took a drain shard");
         return;
       } catch (e) {

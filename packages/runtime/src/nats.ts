@@ -21,7 +21,7 @@ export interface NatsOptions {
   /** Shown in the server's connz, e.g. `tailrace-doppler`. */
   name: string;
   logger: Logger;
-  /** Give up if the first connection fails for this long (ms); reconnects after that are unbounded. */
+  /** How long one attempt to connect to one server may take (ms; default {@link CONNECT_TIMEOUT_MS}). */
   connectTimeoutMs?: number;
   /** Credentials, TLS and inbox prefix, from {@link natsSecurity}. Without it: no credentials, TLS only if offered. */
   security?: NatsSecurity;
@@ -92,19 +92,29 @@ export function securityOptions(s: NatsSecurity | undefined): Partial<NodeConnec
 }
 
 /**
+ * How long one attempt to connect to one server may take. A frozen server accepts the TCP connection (its kernel
+ * does) and never sends INFO, and nats.js's first reconnect goes back to the server it just lost: every second of
+ * this is a second a frozen node's clients wait before they try the next one. A live server answers in milliseconds,
+ * TLS and credentials included.
+ */
+export const CONNECT_TIMEOUT_MS = 2000;
+
+/**
  * How every component's connection behaves, also on a cluster: reconnect forever with jitter, and find a frozen or
- * partitioned server by its missed pings within 6 to 8 s (nats.js would wait 4 minutes by default), then move to
- * another server of the list. The frozen-node drill saw tails pause 10 to 20 s with pings 5 s apart; 2 s apart with
- * three allowed out still rides out an event loop busy for a few seconds. Tests and benches connect with the same
- * settings.
+ * partitioned server by its missed pings within 3 to 4 s (nats.js would wait 4 minutes by default), then move to
+ * another server of the list. The frozen-node drill saw tails pause 10 to 20 s with pings 5 s apart, and 13 to 18 s
+ * with 2 s apart (detection, then the reconnect's dial to the frozen server, then the readers' backoff). A busy event
+ * loop is not taken for a dead server: nats.js counts a missed ping per timer run, and reads the socket (and the
+ * pongs in it) between two runs. Tests and benches connect with the same settings.
  */
 export const NATS_CLIENT_DEFAULTS = {
   maxReconnectAttempts: -1,
   reconnectTimeWait: 250,
   reconnectJitter: 250,
-  pingInterval: 2000,
+  pingInterval: 1000,
   maxPingOut: 3,
   waitOnFirstConnect: false,
+  timeout: CONNECT_TIMEOUT_MS,
 } as const;
 
 /** Connects to NATS, reconnecting forever, and logs every status change. Credentials never reach a log line. */
@@ -114,7 +124,7 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
     servers,
     name: opts.name,
     ...NATS_CLIENT_DEFAULTS,
-    timeout: opts.connectTimeoutMs ?? 5000,
+    timeout: opts.connectTimeoutMs ?? NATS_CLIENT_DEFAULTS.timeout,
     ...(opts.asyncTraces === false ? { noAsyncTraces: true } : {}),
     ...securityOptions(opts.security),
   });

@@ -87,15 +87,11 @@ function ackInfo(reply: string): { sseq: number; dseq: number; pending: number; 
  * messages that have not arrived yet; a reader only keeps a consumer on the leader or a current replica. Undefined
  * when the placement is fine, or when it cannot be told (one server, or no answer: the reader's own checks decide).
  */
-export async function replicaBehind(
-  nc: NatsConnection,
-  jsm: JetStreamManager,
-  stream: string,
-  node: string | undefined,
-): Promise<string | undefined> {
+export async function replicaBehind(nc: NatsConnection, stream: string, node: string | undefined): Promise<string | undefined> {
   // A server that is not in a cluster has no replicas to fall behind.
   if (!node || !nc.info?.cluster) return undefined;
-  const c = (await jsm.streams.info(stream).catch(() => undefined))?.cluster;
+  // Asked with a short timeout: while the stream elects a leader nobody answers, and the consumer, just made, waits.
+  const c = (await (await quickJetStream(nc)).streams.info(stream).catch(() => undefined))?.cluster;
   if (!c || c.leader === node) return undefined;
   const replica = c.replicas?.find((r) => r.name === node);
   return replica && !replica.current ? node : undefined;
@@ -147,7 +143,11 @@ export class StreamReader {
     void (async () => {
       for await (const s of status) {
         if (this.stopped) break;
-        if (s.type === "reconnect") this.lost("NATS reconnected", false);
+        if (s.type !== "reconnect") continue;
+        // A reader still making its consumer was asking a server that is gone: ask the new one now, not after its
+        // backoff and the timeout of a request sent to the old one.
+        if (this.degradedSince) void this.open(this.resumeFrom(), "NATS reconnected").catch(() => undefined);
+        else this.lost("NATS reconnected", false);
       }
     })();
   }
@@ -163,8 +163,12 @@ export class StreamReader {
     // What a listener held back is dropped with its consumer: the new one delivers it again (it is after lastSeq),
     // and the new consumer's first deliveries must not queue behind a hold that belongs to the old one.
     this.held = undefined;
-    const from: ReaderStart = this.lastSeq > 0 || this.o.start === "new" ? { seq: this.lastSeq + 1 } : this.o.start;
-    void this.open(from, reason).catch(() => undefined);
+    void this.open(this.resumeFrom(), reason).catch(() => undefined);
+  }
+
+  /** Where a new consumer starts: after the last message delivered. */
+  private resumeFrom(): ReaderStart {
+    return this.lastSeq > 0 || this.o.start === "new" ? { seq: this.lastSeq + 1 } : this.o.start;
   }
 
   private check(): void {
@@ -250,7 +254,7 @@ export class StreamReader {
           this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
           return;
         }
-        const behind = await replicaBehind(this.o.nc, this.o.jsm, this.o.stream, ci.cluster?.leader);
+        const behind = await replicaBehind(this.o.nc, this.o.stream, ci.cluster?.leader);
         if (behind) {
           sub.unsubscribe();
           this.o.jsm.consumers.delete(this.o.stream, ci.name).catch(() => undefined);
@@ -293,7 +297,8 @@ export class StreamReader {
         return;
       } catch (err) {
         sub.unsubscribe();
-        this.unconfirmed = undefined;
+        // Only this attempt's own buffer: a newer open (after a reconnect) may have one of its own by now.
+        if (this.unconfirmed === early) this.unconfirmed = undefined;
         if (this.stopped || gen !== this.generation) return;
         if (Date.now() > giveUpAt) {
           await this.stop();
@@ -301,6 +306,7 @@ export class StreamReader {
         }
         if (!this.degradedSince) this.degradedSince = Date.now();
         const starting = giveUpAt !== Number.POSITIVE_INFINITY;
+        this.o.logger.debug({ reader: this.o.what, err: (err as Error).message, attempt: attempt + 1 }, "stream reader attempt failed");
         if ((attempt === 0 || attempt % 10 === 9) && !(starting && this.o.quietStart)) {
           this.o.logger.warn(
             { reader: this.o.what, err: (err as Error).message, attempts: attempt + 1 },

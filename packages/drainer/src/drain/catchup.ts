@@ -77,7 +77,7 @@ export class CatchUp {
       inactive_threshold: INACTIVE_MS * NS_PER_MS,
       ...policy(from),
     });
-    const behind = await replicaBehind(this.o.nc, this.o.jsm, DRAIN_STREAM, ci.cluster?.leader);
+    const behind = await replicaBehind(this.o.nc, DRAIN_STREAM, ci.cluster?.leader);
     if (behind || this.stopped) {
       jsm.consumers.delete(DRAIN_STREAM, ci.name).catch(() => undefined);
       if (behind) throw new Error(`the consumer landed on ${behind}, a replica still catching up`);
