@@ -1,9 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 // The NATS-node drills: a 3-node cluster, faults and 20,000 lines/s. They run one at a time after the main suite
-// (`npm test` runs the node kill and the rolling restart; `npm run drills` runs all three), so that no other test
-// file shares the two cores with them. The frozen-node drill still loses a batch at a live tail about once in ten
-// runs under load (docs/OPERATIONS.md, issue 12), so it does not gate CI yet.
+// (`npm test` runs all three: the node killed, the rolling restart and the node frozen; `npm run drills` runs them
+// alone), so that no other test file shares the two cores with them.
 export default defineConfig({
   test: {
     include: ["test/drills/**/*.drill.ts"],
