@@ -136,6 +136,7 @@ async function point(drains, rsyslogs) {
   const started = performance.now();
   let b;
   let lateBoundAt = 0;
+  let lateAddMs = 0;
   let rssA = 0;
   let cpuA = 0;
   const ticks = SECONDS * RATE;
@@ -152,8 +153,10 @@ async function point(drains, rsyslogs) {
     }
     const at = t / RATE;
     if (t === Math.floor(ticks * 0.25)) {
+      const addAt = performance.now();
       await store.add("bench", "late", `syslog://127.0.0.1:${port(0)}`, 5);
       lateBoundAt = performance.now();
+      lateAddMs = lateBoundAt - addAt;
     }
     if (t === Math.floor(ticks * 0.4)) {
       b = await startDrainer(nats.url, "bench-b");
@@ -221,6 +224,8 @@ async function point(drains, rsyslogs) {
     outOfOrder,
     bindAllMs: Math.round(bindMs),
     newDrainFirstLineMs: late ? Math.round(late.first - lateBoundAt) : null,
+    // Of which the binding's own write (the bindings bucket, on a connection shared with the publisher).
+    newDrainBindMs: Math.round(lateAddMs),
     takeoverFirstLinesMs: Math.round(takeoverMs),
     takeoverFirstLinesP50P90Ms: [at(0.5), at(0.9)],
     drainerRssMb: Math.round(Math.max(rssA, rssB) / 1024),

@@ -22,7 +22,8 @@ export const HEARTBEAT_MS = 1000;
 export const STALL_MS = 3 * HEARTBEAT_MS;
 /** How long a heartbeating consumer may deliver nothing before the reader asks it whether it holds anything. */
 const PROBE_MS = 5000;
-const BACKOFF_MS = [100, 250, 500, 1000, 2000];
+// Capped at a second: a reader waits out an election (4-9 s on nats-server 2.9) and should try again soon after it.
+const BACKOFF_MS = [100, 250, 500, 1000];
 
 export type ReaderStart = { seq: number } | { time: Date } | "new" | "all" | "last_per_subject";
 

@@ -104,7 +104,8 @@ export class DrainRunner {
     this.pipeline = this.newPipeline(resume);
     this.pipeline.start();
     this.stats.active = true;
-    this.log.info({ cursor: cursor ?? 0 }, "delivering the drain");
+    // From its binding: how long the binding took to get here (the watch of the bindings, the shard's lease).
+    this.log.info(cursor ? { cursor } : { cursor: 0, boundMsAgo: Date.now() - this.binding.created }, "delivering the drain");
   }
 
   /** Delivers what is in flight (up to `graceMs`) and stops; returns the cursor to resume from. */
