@@ -246,6 +246,7 @@ export async function agentPublisher(url, o = {}) {
     agentId: `bench-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     // To stderr: stdout carries a scenario's figures.
     logger: pino({ level: "warn" }, pino.destination(2)),
+    maxPayload: () => nc.info?.max_payload,
     ...o,
   });
   const close = async () => {

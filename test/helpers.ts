@@ -154,6 +154,7 @@ export async function agentPublisher(
     maxInFlight: o.maxInFlight ?? 16,
     agentId: `test-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     logger: createLogger({ name: "test-publisher", level: "silent" }),
+    maxPayload: () => nc.info?.max_payload,
   });
   return {
     pub,

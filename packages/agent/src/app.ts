@@ -82,6 +82,7 @@ export class Agent {
       maxInFlight: c.TAILRACE_AGENT_IN_FLIGHT,
       agentId: `${id}-${Date.now().toString(36)}`,
       logger: this.logger,
+      maxPayload: () => this.nc?.info?.max_payload,
     });
     this.cgroupRoot = c.TAILRACE_CGROUP_ROOT || (await findCgroupRoot());
     this.collector = new MetricsCollector(c.TAILRACE_METRICS_INTERVAL, this.logger);
@@ -230,7 +231,16 @@ export class Agent {
     const p = this.publisher;
     return snapshot(
       this.counters,
-      p?.stats ?? { received: 0, sent: 0, dropped: 0, droppedBufferFull: 0, droppedForeignApp: 0, batches: 0, retries: 0 },
+      p?.stats ?? {
+        received: 0,
+        sent: 0,
+        dropped: 0,
+        droppedBufferFull: 0,
+        droppedForeignApp: 0,
+        droppedOversize: 0,
+        batches: 0,
+        retries: 0,
+      },
       p?.buffer.size ?? 0,
       { open: files.length, lagBytes: files.reduce((n, f) => n + f.lag, 0) },
       this.collector?.emitted ?? 0,

@@ -52,7 +52,12 @@ export const agentSpec = {
   NATS_URL: url("NATS server URL(s), comma-separated", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
   ...natsSpec,
   TAILRACE_AGENT_BUFFER: int("envelopes the agent holds in memory before dropping the oldest of the busiest app", 100_000, 100, 10_000_000),
-  TAILRACE_AGENT_BATCH: int("most envelopes in one NATS message", 512, 1, 10_000),
+  TAILRACE_AGENT_BATCH: int(
+    "most envelopes in one NATS message; an app backed up behind its batch in flight sends up to four times that at once, within the server's max_payload",
+    512,
+    1,
+    10_000,
+  ),
   TAILRACE_AGENT_FLUSH: duration("longest a partial batch waits before it is published", 5),
   TAILRACE_AGENT_IN_FLIGHT: int(
     "NATS publishes awaiting their JetStream ack at once (one per app and kind at most, so a retried batch keeps its place)",

@@ -106,4 +106,28 @@ describe("fair buffer", () => {
       }
     }
   });
+
+  it("fair buffer - a lane backed up past a batch gives a burst; what is given back goes out next, in order, before newer", () => {
+    const b = new FairBuffer(10_000);
+    const busy = b.lane("busy", "t", "busy");
+    const text = (t: { batch: Array<{ log?: { payload: Uint8Array } }> } | undefined) =>
+      (t?.batch ?? []).map((e) => Buffer.from(e.log?.payload ?? []).toString());
+    for (let i = 0; i < 10; i++) b.push(busy, env("busy", i));
+    // 10 queued, more than a batch of 4: up to the burst of 8.
+    const first = b.take(4, true, 8);
+    expect(text(first)).toEqual(Array.from({ length: 8 }, (_, i) => `busy ${i}`));
+    // Too large to send whole: its back half goes back to the front of the lane, and newer lines queue behind it.
+    b.giveBack(busy, first?.batch.slice(3) ?? []);
+    b.push(busy, env("busy", 10));
+    expect(b.size).toBe(8);
+    // Held: nothing of the lane is taken until the first part is released.
+    expect(b.take(4, true, 8)).toBeUndefined();
+    b.release(busy);
+    expect(text(b.take(4, true, 8))).toEqual([3, 4, 5, 6, 7, 8, 9, 10].map((i) => `busy ${i}`));
+    expect(b.size).toBe(0);
+    // A lane with no more than a batch queued gets no burst.
+    b.release(busy);
+    for (let i = 0; i < 3; i++) b.push(busy, env("busy", i));
+    expect(b.take(4, true, 8)?.batch.length).toBe(3);
+  });
 });

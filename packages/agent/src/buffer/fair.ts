@@ -138,13 +138,28 @@ export class FairBuffer {
   }
 
   /**
-   * Takes up to `max` envelopes from the next lane in round-robin order. Returns undefined when empty.
+   * Puts envelopes taken from `l` back at its front, in their order (a batch too large for one NATS message, split):
+   * they go out next, before anything newer of the lane.
+   */
+  giveBack(l: Lane, envelopes: Envelope[]): void {
+    if (envelopes.length === 0) return;
+    const was = size(l);
+    l.items = envelopes.concat(l.items.slice(l.head));
+    l.head = 0;
+    this.total += envelopes.length;
+    this.resized(l, was);
+    this.enqueue(l);
+  }
+
+  /**
+   * Takes up to `max` envelopes from the next lane in round-robin order (up to `burst` from a lane that holds more
+   * than `max`: one backed up behind its batch in flight). Returns undefined when empty.
    * `dropped` is how many that lane lost since the last take, so the caller can emit a notice.
    *
    * With `hold`, the lane is held until {@link release}: no other batch of it is taken meanwhile, so batches of one
    * lane are published one after the other and a retried one cannot be stored after a newer one.
    */
-  take(max: number, hold = false): { lane: Lane; batch: Envelope[]; dropped: number } | undefined {
+  take(max: number, hold = false, burst = max): { lane: Lane; batch: Envelope[]; dropped: number } | undefined {
     while (this.readyHead < this.ready.length) {
       const l = this.ready[this.readyHead] as Lane;
       l.queued = false;
@@ -157,7 +172,7 @@ export class FairBuffer {
         this.ready = this.ready.slice(this.readyHead);
         this.readyHead = 0;
       }
-      const n = Math.min(max, size(l));
+      const n = Math.min(size(l) > max ? Math.max(max, burst) : max, size(l));
       const dropped = l.dropped;
       l.dropped = 0;
       if (n === 0 && dropped === 0) continue;

@@ -17,7 +17,20 @@ export interface PublisherOptions {
   /** Names this publisher's message ids, for JetStream de-duplication on retry. */
   agentId: string;
   logger: Logger;
+  /** The most bytes one NATS message may carry (the server's `max_payload`, from the connection's INFO); 1 MiB if unknown. */
+  maxPayload?: () => number | undefined;
 }
+
+/** nats-server's default `max_payload`. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room left in a message for its subject and headers (the message id). */
+const HEADER_ROOM = 1024;
+/**
+ * A lane backed up behind its one batch in flight takes up to this many batches' worth at once (bytes permitting):
+ * one busy app's throughput is a batch per publish round trip, so 512 lines a batch held one app to ~170,000 lines/s
+ * on this machine once its batches stopped being pipelined (issue 13).
+ */
+const BURST_BATCHES = 4;
 
 export interface PublisherStats {
   received: number;
@@ -28,6 +41,8 @@ export interface PublisherStats {
   droppedBufferFull: number;
   /** Refused because the source_id belongs to another tenant. */
   droppedForeignApp: number;
+  /** One envelope larger than a NATS message may be (the server's max_payload is set below the agent's line limit). */
+  droppedOversize: number;
   batches: number;
   retries: number;
 }
@@ -94,7 +109,16 @@ const BACKOFF_MAX_MS = 2000;
  */
 export class NatsPublisher {
   readonly buffer: FairBuffer;
-  readonly stats: PublisherStats = { received: 0, sent: 0, dropped: 0, droppedBufferFull: 0, droppedForeignApp: 0, batches: 0, retries: 0 };
+  readonly stats: PublisherStats = {
+    received: 0,
+    sent: 0,
+    dropped: 0,
+    droppedBufferFull: 0,
+    droppedForeignApp: 0,
+    droppedOversize: 0,
+    batches: 0,
+    retries: 0,
+  };
   private inFlight = 0;
   private seq = 0;
   private retry: Pending[] = [];
@@ -154,7 +178,7 @@ export class NatsPublisher {
   }
 
   private nextBatch(): Pending | undefined {
-    const taken = this.buffer.take(this.opts.maxBatch, true);
+    const taken = this.buffer.take(this.opts.maxBatch, true, this.opts.maxBatch * BURST_BATCHES);
     if (!taken) return undefined;
     const { lane, dropped } = taken;
     let batch = taken.batch;
@@ -169,14 +193,55 @@ export class NatsPublisher {
       this.buffer.release(lane);
       return this.nextBatch();
     }
+    const fitted = this.fit(lane, batch);
+    if (!fitted) {
+      this.buffer.release(lane);
+      return this.nextBatch();
+    }
     return {
       lane,
       subject: lane.subject,
-      data: encodeBatch(batch),
+      data: fitted.data,
       msgID: `${this.opts.agentId}-${++this.seq}`,
-      count: batch.length,
-      batch,
+      count: fitted.batch.length,
+      batch: fitted.batch,
     };
+  }
+
+  /**
+   * The batch encoded under the server's max_payload: a larger message is refused before it leaves this process, and
+   * retrying it refused it forever (40 lines of 60 KB stopped the whole agent). Too large, the batch keeps its front
+   * part and gives the rest back to the lane, which sends it next. One envelope too large on its own (a max_payload
+   * set below the agent's 64 KiB line limit) is dropped, counted, and said in-band; undefined when nothing is left.
+   */
+  private fit(lane: Lane, batch: Envelope[]): { batch: Envelope[]; data: Uint8Array } | undefined {
+    const limit = (this.opts.maxPayload?.() ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
+    let data = encodeBatch(batch);
+    while (data.length > limit && batch.length > 1) {
+      const keep = Math.max(1, Math.min(batch.length - 1, Math.floor(((batch.length * limit) / data.length) * 0.9)));
+      this.buffer.giveBack(lane, batch.slice(keep));
+      batch = batch.slice(0, keep);
+      data = encodeBatch(batch);
+    }
+    if (data.length <= limit) return { batch, data };
+    const [e] = batch as [Envelope];
+    this.stats.dropped++;
+    this.stats.droppedOversize++;
+    Mark.release(e, true);
+    this.opts.logger.warn(
+      { tenant: lane.tenant, source_id: lane.sourceId, bytes: data.length, maxPayload: limit + HEADER_ROOM },
+      "dropped an envelope larger than a NATS message may be",
+    );
+    const notice = lgrNotice(
+      lane.tenant,
+      lane.sourceId,
+      `Tailrace agent dropped an envelope of ${data.length} bytes for this app: larger than NATS takes in one message (max_payload ${limit + HEADER_ROOM})`,
+    );
+    if (!lane.subject.endsWith(".log")) {
+      this.buffer.pushUnbounded(this.noticeLane(lane), notice);
+      return undefined;
+    }
+    return { batch: [notice], data: encodeBatch([notice]) };
   }
 
   private noticeLane(l: Lane): Lane {

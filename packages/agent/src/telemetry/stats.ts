@@ -5,7 +5,7 @@ import type { AgentCounters, DropReason, SourceName } from "./counters.js";
 export interface AgentStats {
   ingress: { envelopes: Record<SourceName, number>; bytes: Record<SourceName, number> };
   egress: { envelopes: number; batches: number; retries: number };
-  /** By reason: the publisher's buffer_full and foreign_app, and the sources' own. */
+  /** By reason: the publisher's buffer_full and foreign_app, and the sources' own (oversize also the publisher's). */
   dropped: Record<DropReason | "buffer_full" | "foreign_app", number>;
   buffered: number;
   files: { open: number; lagBytes: number };
@@ -22,7 +22,12 @@ export function snapshot(
   return {
     ingress: { envelopes: { ...c.ingressEnvelopes }, bytes: { ...c.ingressBytes } },
     egress: { envelopes: p.sent, batches: p.batches, retries: p.retries },
-    dropped: { ...c.dropped, buffer_full: p.droppedBufferFull, foreign_app: p.droppedForeignApp },
+    dropped: {
+      ...c.dropped,
+      buffer_full: p.droppedBufferFull,
+      foreign_app: p.droppedForeignApp,
+      oversize: c.dropped.oversize + p.droppedOversize,
+    },
     buffered,
     files,
     metricsEmitted,
