@@ -1,7 +1,10 @@
 // Scenario: agent publisher → NATS (JetStream) → doppler (own process) → one websocket tail.
 // Measures (1) lines/s at full speed and (2) ingest→tail latency percentiles at a paced 50,000 lines/s.
 
-import { nowNs } from "@tailrace/envelope";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { DATA_STREAM, decodeBatch, nowNs } from "@tailrace/envelope";
+import { createLogger, StreamReader } from "@tailrace/runtime";
 import { agentPublisher, percentile, rawNatsRate, spawnTail, startDoppler, startNatsServer, testToken } from "./lib.mjs";
 
 const LINE = "GET /orders/12345 200 1.2ms user=alice trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7";
@@ -29,6 +32,54 @@ export async function throughput(url, api, token, total) {
   await pub.stop();
   await nc.close();
   return { linesPerSec: Math.round(r.got / secs), received: r.got, sent: total, agentDropped: pub.stats.dropped };
+}
+
+/**
+ * The same lines through JetStream alone: the agent's publisher into the data stream and the doppler's own stream
+ * reader on the app's subject, both in this process, no doppler and no websocket. What storing and reading back
+ * costs here, beside core NATS's figure: the part of the gap to it that is not Tailrace's.
+ */
+export async function jetStreamOnly(url, total) {
+  const nc = await connect({ servers: url });
+  let got = 0;
+  let last = 0;
+  let resolveAll;
+  const all = new Promise((r) => (resolveAll = r));
+  const reader = new StreamReader({
+    nc,
+    jsm: await jetstreamManager(nc),
+    stream: DATA_STREAM,
+    filter: "tr.data.bench.jsonly.*",
+    start: "new",
+    onMessage: (m) => {
+      got += decodeBatch(m.data).length;
+      last = performance.now();
+      if (got >= total) resolveAll();
+    },
+    logger: createLogger({ name: "bench-reader", level: "warn" }),
+    what: "bench reader",
+  });
+  await reader.start();
+  const { nc: pubNc, pub } = await agentPublisher(url);
+  const ch = pub.channel("bench", "jsonly");
+  const tags = { tenant: "bench", app_name: "jsonly", source_type: "APP/PROC/WEB", process_type: "web" };
+  const payload = Buffer.from(LINE);
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    ch.write({ timestamp: nowNs(), sourceId: "jsonly", instanceId: "0", tags, log: { payload, type: "OUT" } });
+    if (i % 2000 === 0) {
+      await new Promise((r) => setImmediate(r));
+      while (pub.buffer.size > 100_000) await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  const timer = setTimeout(resolveAll, 60_000);
+  await all;
+  clearTimeout(timer);
+  await reader.stop();
+  await pub.stop();
+  await pubNc.close();
+  await nc.close();
+  return { linesPerSec: Math.round(got / ((last - start) / 1000)), received: got, sent: total };
 }
 
 /** Paced: `rate` lines/s for `seconds`, each line's ingest→tail latency. */
@@ -83,11 +134,18 @@ export async function run({ total = 500_000, rate = 50_000, seconds = 10 } = {})
   try {
     const token = await testToken({ tenant: "bench" });
     const raw = await rawNatsRate(nats.url);
+    const js = await jetStreamOnly(nats.url, total);
     const tput = await throughput(nats.url, doppler.api, token, total);
     const lat = await latency(nats.url, doppler.api, token, rate, seconds);
+    const ratio = (a, b) => Math.round((a / b) * 100) / 100;
     return {
       rawNatsMsgsPerSec: raw.msgsPerSec,
-      throughput: { ...tput, ratioToRawNats: Math.round((tput.linesPerSec / raw.msgsPerSec) * 100) / 100 },
+      rawJetStream: { ...js, ratioToRawNats: ratio(js.linesPerSec, raw.msgsPerSec) },
+      throughput: {
+        ...tput,
+        ratioToRawNats: ratio(tput.linesPerSec, raw.msgsPerSec),
+        ratioToRawJetStream: ratio(tput.linesPerSec, js.linesPerSec),
+      },
       latencyAt50k: lat,
     };
   } finally {
