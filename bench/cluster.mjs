@@ -10,7 +10,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { DATA_STREAM, nowNs } from "@tailrace/envelope";
-import { latency, throughput } from "./e2e_tail.mjs";
+import { jetStreamLatency, latency, throughput } from "./e2e_tail.mjs";
 import {
   agentPublisher,
   NATS_RECONNECT,
@@ -361,6 +361,9 @@ export async function run(o = {}) {
     const tputR3 = await throughput(urlsFrom(cluster, 0), r3.api, token, s.total);
     log(`R3 latency at ${s.rate}/s`);
     const lat = await latency(urlsFrom(cluster, 0), r3.api, token, s.rate, s.latSeconds);
+    // NATS's own part at the same rate: the publisher into the R3 stream and a stream reader, no doppler, no websocket.
+    log(`R3 latency through JetStream alone at ${s.rate}/s`);
+    const latJs = await jetStreamLatency(urlsFrom(cluster, 0), s.rate, s.latSeconds);
     // Where R3 cannot carry 50,000 lines/s here, also a rate it can: half its throughput, in thousands.
     const sustainable = Math.floor(tputR3.linesPerSec / 2000) * 1000;
     let latLow;
@@ -382,6 +385,7 @@ export async function run(o = {}) {
         ratioR3toR1: ratio(tputR3.linesPerSec, tputR1.linesPerSec),
       },
       latencyAt50kR3: lat,
+      latencyAt50kR3JetStreamAlone: latJs,
       ...(latLow ? { latencyR3AtHalfThroughput: latLow } : {}),
       leaderKill: kill,
       goals: {

@@ -82,6 +82,56 @@ export async function jetStreamOnly(url, total) {
   return { linesPerSec: Math.round(got / ((last - start) / 1000)), received: got, sent: total };
 }
 
+/**
+ * Paced through JetStream alone (as {@link jetStreamOnly}: the publisher and a stream reader in this process): each
+ * line's latency from its timestamp to the reader. What NATS's part of {@link latency} costs at the same rate.
+ */
+export async function jetStreamLatency(url, rate, seconds) {
+  const nc = await connect({ servers: url.split(",") });
+  const lat = [];
+  const reader = new StreamReader({
+    nc,
+    jsm: await jetstreamManager(nc),
+    stream: DATA_STREAM,
+    filter: "tr.data.bench.jslat.*",
+    start: "new",
+    onMessage: (m) => {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      for (const e of decodeBatch(m.data)) lat.push(Number(now - e.timestamp) / 1e6);
+    },
+    logger: createLogger({ name: "bench-reader", level: "warn" }),
+    what: "bench reader",
+  });
+  await reader.start();
+  const { nc: pubNc, pub } = await agentPublisher(url);
+  const ch = pub.channel("bench", "jslat");
+  const tags = { tenant: "bench", app_name: "jslat", source_type: "APP/PROC/WEB", process_type: "web" };
+  const payload = Buffer.from(LINE);
+  const start = performance.now();
+  let sent = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    for (; sent < due; sent++) ch.write({ timestamp: nowNs(), sourceId: "jslat", instanceId: "0", tags, log: { payload, type: "OUT" } });
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await pub.drain(5000);
+  for (const until = Date.now() + 30_000; Date.now() < until && lat.length < sent; ) await new Promise((r) => setTimeout(r, 100));
+  await reader.stop();
+  await pub.stop();
+  await pubNc.close();
+  await nc.close();
+  lat.sort((a, b) => a - b);
+  const ms = (v) => Math.round(v * 100) / 100;
+  return {
+    rate,
+    sent,
+    received: lat.length,
+    p50Ms: ms(percentile(lat, 50)),
+    p99Ms: ms(percentile(lat, 99)),
+    maxMs: ms(lat[lat.length - 1] ?? 0),
+  };
+}
+
 /** Paced: `rate` lines/s for `seconds`, each line's ingest→tail latency. */
 export async function latency(url, api, token, rate, seconds) {
   const { nc, pub } = await agentPublisher(url);
