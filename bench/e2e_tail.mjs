@@ -35,91 +35,88 @@ export async function throughput(url, api, token, total) {
 }
 
 /**
- * The same lines through JetStream alone: the agent's publisher into the data stream and the doppler's own stream
- * reader on the app's subject, both in this process, no doppler and no websocket. What storing and reading back
- * costs here, beside core NATS's figure: the part of the gap to it that is not Tailrace's.
+ * JetStream alone: the agent's publisher into the data stream and the doppler's own stream reader on `app`'s subject,
+ * both in this process, no doppler and no websocket. `onBatch` sees each batch the reader gets; `write()` queues a
+ * line; `close()` stops both.
  */
-export async function jetStreamOnly(url, total) {
-  const nc = await connect({ servers: url });
-  let got = 0;
-  let last = 0;
-  let resolveAll;
-  const all = new Promise((r) => (resolveAll = r));
+async function jetStreamPair(url, app, onBatch) {
+  const nc = await connect({ servers: url.split(",") });
   const reader = new StreamReader({
     nc,
     jsm: await jetstreamManager(nc),
     stream: DATA_STREAM,
-    filter: "tr.data.bench.jsonly.*",
+    filter: `tr.data.bench.${app}.*`,
     start: "new",
-    onMessage: (m) => {
-      got += decodeBatch(m.data).length;
-      last = performance.now();
-      if (got >= total) resolveAll();
-    },
+    onMessage: (m) => onBatch(decodeBatch(m.data)),
     logger: createLogger({ name: "bench-reader", level: "warn" }),
     what: "bench reader",
   });
   await reader.start();
   const { nc: pubNc, pub } = await agentPublisher(url);
-  const ch = pub.channel("bench", "jsonly");
-  const tags = { tenant: "bench", app_name: "jsonly", source_type: "APP/PROC/WEB", process_type: "web" };
+  const ch = pub.channel("bench", app);
+  const tags = { tenant: "bench", app_name: app, source_type: "APP/PROC/WEB", process_type: "web" };
   const payload = Buffer.from(LINE);
+  return {
+    pub,
+    write: () => ch.write({ timestamp: nowNs(), sourceId: app, instanceId: "0", tags, log: { payload, type: "OUT" } }),
+    async close() {
+      await reader.stop();
+      await pub.stop();
+      await pubNc.close();
+      await nc.close();
+    },
+  };
+}
+
+/**
+ * The same lines as {@link throughput} through JetStream alone ({@link jetStreamPair}): what storing and reading back
+ * costs here, beside core NATS's figure: the part of the gap to it that is not Tailrace's.
+ */
+export async function jetStreamOnly(url, total) {
+  let got = 0;
+  let last = 0;
+  let resolveAll;
+  const all = new Promise((r) => (resolveAll = r));
+  const js = await jetStreamPair(url, "jsonly", (batch) => {
+    got += batch.length;
+    last = performance.now();
+    if (got >= total) resolveAll();
+  });
   const start = performance.now();
   for (let i = 0; i < total; i++) {
-    ch.write({ timestamp: nowNs(), sourceId: "jsonly", instanceId: "0", tags, log: { payload, type: "OUT" } });
+    js.write();
     if (i % 2000 === 0) {
       await new Promise((r) => setImmediate(r));
-      while (pub.buffer.size > 100_000) await new Promise((r) => setTimeout(r, 1));
+      while (js.pub.buffer.size > 100_000) await new Promise((r) => setTimeout(r, 1));
     }
   }
   const timer = setTimeout(resolveAll, 60_000);
   await all;
   clearTimeout(timer);
-  await reader.stop();
-  await pub.stop();
-  await pubNc.close();
-  await nc.close();
+  await js.close();
   return { linesPerSec: Math.round(got / ((last - start) / 1000)), received: got, sent: total };
 }
 
 /**
- * Paced through JetStream alone (as {@link jetStreamOnly}: the publisher and a stream reader in this process): each
- * line's latency from its timestamp to the reader. What NATS's part of {@link latency} costs at the same rate.
+ * Paced as {@link latency}, through JetStream alone ({@link jetStreamPair}): each line's latency from its timestamp to
+ * the reader. What NATS's part of {@link latency} costs at the same rate.
  */
 export async function jetStreamLatency(url, rate, seconds) {
-  const nc = await connect({ servers: url.split(",") });
   const lat = [];
-  const reader = new StreamReader({
-    nc,
-    jsm: await jetstreamManager(nc),
-    stream: DATA_STREAM,
-    filter: "tr.data.bench.jslat.*",
-    start: "new",
-    onMessage: (m) => {
-      const now = BigInt(Date.now()) * 1_000_000n;
-      for (const e of decodeBatch(m.data)) lat.push(Number(now - e.timestamp) / 1e6);
-    },
-    logger: createLogger({ name: "bench-reader", level: "warn" }),
-    what: "bench reader",
+  const js = await jetStreamPair(url, "jslat", (batch) => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    for (const e of batch) lat.push(Number(now - e.timestamp) / 1e6);
   });
-  await reader.start();
-  const { nc: pubNc, pub } = await agentPublisher(url);
-  const ch = pub.channel("bench", "jslat");
-  const tags = { tenant: "bench", app_name: "jslat", source_type: "APP/PROC/WEB", process_type: "web" };
-  const payload = Buffer.from(LINE);
   const start = performance.now();
   let sent = 0;
   while (performance.now() - start < seconds * 1000) {
     const due = Math.floor(((performance.now() - start) / 1000) * rate);
-    for (; sent < due; sent++) ch.write({ timestamp: nowNs(), sourceId: "jslat", instanceId: "0", tags, log: { payload, type: "OUT" } });
+    for (; sent < due; sent++) js.write();
     await new Promise((r) => setTimeout(r, 10));
   }
-  await pub.drain(5000);
+  await js.pub.drain(5000);
   for (const until = Date.now() + 30_000; Date.now() < until && lat.length < sent; ) await new Promise((r) => setTimeout(r, 100));
-  await reader.stop();
-  await pub.stop();
-  await pubNc.close();
-  await nc.close();
+  await js.close();
   lat.sort((a, b) => a - b);
   const ms = (v) => Math.round(v * 100) / 100;
   return {

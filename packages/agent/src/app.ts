@@ -17,7 +17,7 @@ import { hs256Verifier } from "@tailrace/auth";
 import { connectNats, INSTRUMENTS, type Logger, type NatsConnection, natsSecurity, serverTls, Telemetry } from "@tailrace/runtime";
 import { type AgentConfig, parseHostPort } from "./config.js";
 import { AppClaims } from "./egress/claims.js";
-import { type AppChannel, NatsPublisher } from "./egress/nats.js";
+import { type AppChannel, NatsPublisher, noPublisherStats } from "./egress/nats.js";
 import { KubernetesMetadata } from "./ingress/cri/kubernetes.js";
 import { CriSource } from "./ingress/cri/source.js";
 import { DockerSource } from "./ingress/docker/source.js";
@@ -231,16 +231,7 @@ export class Agent {
     const p = this.publisher;
     return snapshot(
       this.counters,
-      p?.stats ?? {
-        received: 0,
-        sent: 0,
-        dropped: 0,
-        droppedBufferFull: 0,
-        droppedForeignApp: 0,
-        droppedOversize: 0,
-        batches: 0,
-        retries: 0,
-      },
+      p?.stats ?? noPublisherStats(),
       p?.buffer.size ?? 0,
       { open: files.length, lagBytes: files.reduce((n, f) => n + f.lag, 0) },
       this.collector?.emitted ?? 0,

@@ -47,6 +47,11 @@ export interface PublisherStats {
   retries: number;
 }
 
+/** A publisher's counters before it has done anything. */
+export function noPublisherStats(): PublisherStats {
+  return { received: 0, sent: 0, dropped: 0, droppedBufferFull: 0, droppedForeignApp: 0, droppedOversize: 0, batches: 0, retries: 0 };
+}
+
 interface Pending {
   /** Held by this publish until it is stored or given up. */
   lane: Lane;
@@ -109,16 +114,7 @@ const BACKOFF_MAX_MS = 2000;
  */
 export class NatsPublisher {
   readonly buffer: FairBuffer;
-  readonly stats: PublisherStats = {
-    received: 0,
-    sent: 0,
-    dropped: 0,
-    droppedBufferFull: 0,
-    droppedForeignApp: 0,
-    droppedOversize: 0,
-    batches: 0,
-    retries: 0,
-  };
+  readonly stats: PublisherStats = noPublisherStats();
   private inFlight = 0;
   private seq = 0;
   private retry: Pending[] = [];
