@@ -97,6 +97,25 @@ export async function jetStreamOnly(url, total) {
   return { linesPerSec: Math.round(got / ((last - start) / 1000)), received: got, sent: total };
 }
 
+/** Writes `rate` lines a second for `seconds` (10 ms ticks); returns how many it wrote. */
+async function paced(rate, seconds, write) {
+  const start = performance.now();
+  let sent = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    for (; sent < due; sent++) write();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return sent;
+}
+
+/** p50, p99 and max of latency samples (ms), sorting them. */
+function summary(lat) {
+  lat.sort((a, b) => a - b);
+  const ms = (v) => Math.round(v * 100) / 100;
+  return { p50Ms: ms(percentile(lat, 50)), p99Ms: ms(percentile(lat, 99)), maxMs: ms(lat[lat.length - 1] ?? 0) };
+}
+
 /**
  * Paced as {@link latency}, through JetStream alone ({@link jetStreamPair}): each line's latency from its timestamp to
  * the reader. What NATS's part of {@link latency} costs at the same rate.
@@ -107,26 +126,11 @@ export async function jetStreamLatency(url, rate, seconds) {
     const now = BigInt(Date.now()) * 1_000_000n;
     for (const e of batch) lat.push(Number(now - e.timestamp) / 1e6);
   });
-  const start = performance.now();
-  let sent = 0;
-  while (performance.now() - start < seconds * 1000) {
-    const due = Math.floor(((performance.now() - start) / 1000) * rate);
-    for (; sent < due; sent++) js.write();
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const sent = await paced(rate, seconds, js.write);
   await js.pub.drain(5000);
   for (const until = Date.now() + 30_000; Date.now() < until && lat.length < sent; ) await new Promise((r) => setTimeout(r, 100));
   await js.close();
-  lat.sort((a, b) => a - b);
-  const ms = (v) => Math.round(v * 100) / 100;
-  return {
-    rate,
-    sent,
-    received: lat.length,
-    p50Ms: ms(percentile(lat, 50)),
-    p99Ms: ms(percentile(lat, 99)),
-    maxMs: ms(lat[lat.length - 1] ?? 0),
-  };
+  return { rate, sent, received: lat.length, ...summary(lat) };
 }
 
 /** Paced: `rate` lines/s for `seconds`, each line's ingest→tail latency. */
@@ -136,14 +140,9 @@ export async function latency(url, api, token, rate, seconds) {
   const tail = await spawnTail(api, "lat", token, Number.MAX_SAFE_INTEGER, "latency");
   const tags = { tenant: "bench", app_name: "lat", source_type: "APP/PROC/WEB", process_type: "web" };
   const payload = Buffer.from(LINE);
-  const tickMs = 10;
-  const start = performance.now();
-  let sent = 0;
-  while (performance.now() - start < seconds * 1000) {
-    const due = Math.floor(((performance.now() - start) / 1000) * rate);
-    for (; sent < due; sent++) ch.write({ timestamp: nowNs(), sourceId: "lat", instanceId: "0", tags, log: { payload, type: "OUT" } });
-    await new Promise((r) => setTimeout(r, tickMs));
-  }
+  const sent = await paced(rate, seconds, () =>
+    ch.write({ timestamp: nowNs(), sourceId: "lat", instanceId: "0", tags, log: { payload, type: "OUT" } }),
+  );
   await pub.drain(5000);
   // Wait (bounded) until the tail has every line: where the pipeline fell behind, its backlog's latency counts too.
   for (const until = Date.now() + 30_000; Date.now() < until; ) {
@@ -157,8 +156,7 @@ export async function latency(url, api, token, rate, seconds) {
   const lat = r.lat;
   await pub.stop();
   await nc.close();
-  lat.sort((a, b) => a - b);
-  const ms = (v) => Math.round(v * 100) / 100;
+  const stats = summary(lat);
   return {
     rate,
     sent,
@@ -166,9 +164,7 @@ export async function latency(url, api, token, rate, seconds) {
     // The rate the tail kept up with: where the machine cannot carry `rate`, this is the rate reached (and the
     // latencies are those of a backlog).
     tailPerSec: Math.round(lat.length / Math.max(0.001, (r.last - r.first) / 1000)),
-    p50Ms: ms(percentile(lat, 50)),
-    p99Ms: ms(percentile(lat, 99)),
-    maxMs: ms(lat[lat.length - 1]),
+    ...stats,
   };
 }
 
