@@ -247,6 +247,7 @@ export async function agentPublisher(url, o = {}) {
     // To stderr: stdout carries a scenario's figures.
     logger: pino({ level: "warn" }, pino.destination(2)),
     maxPayload: () => nc.info?.max_payload,
+    connection: nc,
     ...o,
   });
   const close = async () => {

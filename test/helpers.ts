@@ -143,7 +143,7 @@ export interface TestPublisher {
 /** The agent's real publisher, in this process: a fresh agent id each time (a new one is an agent restart). */
 export async function agentPublisher(
   natsUrl: string,
-  o: Partial<Pick<PublisherOptions, "bufferSize" | "maxBatch" | "maxInFlight">> = {},
+  o: Partial<Pick<PublisherOptions, "bufferSize" | "maxBatch" | "maxInFlight" | "publishTimeoutMs">> = {},
 ): Promise<{ pub: NatsPublisher; close(): Promise<void> }> {
   // As the agent connects (NATS_CLIENT_DEFAULTS), but to the first URL of a list first: a drill places its agents.
   const nc = await connect({ servers: natsUrl.split(","), ...NATS_CLIENT_DEFAULTS, noRandomize: true });
@@ -155,6 +155,8 @@ export async function agentPublisher(
     agentId: `test-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     logger: createLogger({ name: "test-publisher", level: "silent" }),
     maxPayload: () => nc.info?.max_payload,
+    connection: nc,
+    publishTimeoutMs: o.publishTimeoutMs,
   });
   return {
     pub,

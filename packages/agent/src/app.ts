@@ -83,6 +83,7 @@ export class Agent {
       agentId: `${id}-${Date.now().toString(36)}`,
       logger: this.logger,
       maxPayload: () => this.nc?.info?.max_payload,
+      connection: this.nc,
     });
     this.cgroupRoot = c.TAILRACE_CGROUP_ROOT || (await findCgroupRoot());
     this.collector = new MetricsCollector(c.TAILRACE_METRICS_INTERVAL, this.logger);
