@@ -229,7 +229,14 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
   const jsm = await jetstreamManager(nc);
   const tail = await spawnTail(dopplerApi, app, token, Number.MAX_SAFE_INTEGER, "seq");
   const stopRecent = pollRecent(dopplerApi, app, token);
-  const agent = await agentPublisher(urlsFrom(cluster, 0), { bufferSize: 2_000_000, maxBatch: 256, maxInFlight: 16 });
+  // The agent on the node about to die, the worst case for its lines: it must notice, reconnect elsewhere and resend
+  // what was awaiting an ack there (a platform has agents on every node; the raw writer below is on one that stays up).
+  const leaderAtStart = (await retry(() => jsm.streams.info(DATA_STREAM))).cluster?.leader;
+  const agentNode = Math.max(
+    0,
+    cluster.nodes.findIndex((n) => n.name === leaderAtStart),
+  );
+  const agent = await agentPublisher(urlsFrom(cluster, agentNode), { bufferSize: 2_000_000, maxBatch: 256, maxInFlight: 16 });
   const traffic = numberedTraffic(agent.pub, app, perSec);
   const stopTraffic = traffic.stop;
   try {
@@ -241,7 +248,7 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
     const dopplerNode = await nodeOf(cluster, "tailrace-doppler");
     const other = cluster.nodes.find((n) => n !== node);
     const raw = await rawJetStreamProbe(other.url, jsm, nc, leader);
-    log(`killing ${leader} (doppler on ${dopplerNode}, agent on ${cluster.nodes[0].name}, meta leader ${metaLeader})`);
+    log(`killing ${leader} (doppler on ${dopplerNode}, agent on ${cluster.nodes[agentNode].name}, meta leader ${metaLeader})`);
     const killedAt = Date.now();
     await node.kill("SIGKILL");
     await sleep(afterMs);
@@ -284,7 +291,7 @@ async function leaderKill(cluster, dopplerApi, token, { perSec, beforeMs, afterM
       killed: leader,
       metaLeader,
       dopplerOn: dopplerNode,
-      agentOn: cluster.nodes[0].name,
+      agentOn: cluster.nodes[agentNode].name,
       newLeader,
       rawNats: {
         // A JetStream publisher of its own on a surviving node, to an R3 stream with the same leader (if aligned).

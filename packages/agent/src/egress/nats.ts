@@ -114,8 +114,12 @@ const PUBLISH_TIMEOUT_MS = 5000;
  * the full 5 s for a leader that is gone kept the agent silent seconds after the new leader was up (bench/cluster.mjs:
  * the agent's pause was 9 s beside NATS's own 5.5 s).
  */
-const PROBE_TIMEOUT_MS = 1500;
-const BACKOFF_MAX_MS = 2000;
+const PROBE_TIMEOUT_MS = 1000;
+/**
+ * Probes at most a second apart: one small request per agent a second costs NATS little, and an agent that slept 1-2 s
+ * between 1.5 s probes resumed 1.8 s after a writer that retried at once (bench/cluster.mjs leader kill, issue 12).
+ */
+const BACKOFF_MAX_MS = 1000;
 
 /**
  * The agent's egress: envelopes → fair bounded buffer → batches → JetStream publish with acks.
